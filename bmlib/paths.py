@@ -1,0 +1,63 @@
+"""Where things live: resolved from the package, never from the current directory.
+
+Settings (environment variables):
+
+``BMLIB_DATA_DIR``
+    Writable data directory (default: ``<repo>/data``). Extracted data sets go here.
+``BMLIB_DATA_MIRRORS``
+    Read-only folders, separated by ``os.pathsep``, searched for archives before any
+    download (CI and developers point it at ``../shared/data``).
+``BMLIB_CACHE_DIR``
+    Writable cache for checkpoints and other large generated files
+    (default: ``<repo>/.cache``; git-ignored).
+``BMLIB_RUNS_DIR``
+    Where ``make rerun`` writes executed notebooks and run cards (default: ``<repo>/runs``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def repo_root() -> Path:
+    """The repository root: the folder that holds the ``bmlib`` package."""
+    return _PACKAGE_DIR.parent
+
+
+def _env_path(name: str, default: Path) -> Path:
+    value = os.environ.get(name, "").strip()
+    return Path(value).expanduser().resolve() if value else default
+
+
+def data_dir() -> Path:
+    """The writable data directory (``BMLIB_DATA_DIR`` or ``<repo>/data``)."""
+    return _env_path("BMLIB_DATA_DIR", repo_root() / "data")
+
+
+def mirror_dirs() -> list[Path]:
+    """Read-only folders to search for archives (``BMLIB_DATA_MIRRORS``), in order.
+
+    Folders that do not exist are dropped, so a setting that names a missing mirror
+    degrades to "no mirror" rather than to an error deep inside a loader.
+    """
+    raw = os.environ.get("BMLIB_DATA_MIRRORS", "")
+    folders = [Path(p).expanduser().resolve() for p in raw.split(os.pathsep) if p.strip()]
+    return [p for p in folders if p.is_dir()]
+
+
+def cache_dir() -> Path:
+    """The writable cache for checkpoints (``BMLIB_CACHE_DIR`` or ``<repo>/.cache``)."""
+    return _env_path("BMLIB_CACHE_DIR", repo_root() / ".cache")
+
+
+def runs_dir() -> Path:
+    """Where reruns are written (``BMLIB_RUNS_DIR`` or ``<repo>/runs``)."""
+    return _env_path("BMLIB_RUNS_DIR", repo_root() / "runs")
+
+
+def chapters_dir() -> Path:
+    """The folder holding the book's chapters."""
+    return repo_root() / "chapters"

@@ -1,0 +1,1 @@
+"""Command-line helpers behind the Makefile (not part of the bmlib library)."""

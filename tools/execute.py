@@ -1,0 +1,76 @@
+"""Re-execute the book's chapters in place, top to bottom, each in a fresh kernel.
+
+A chapter is skipped when its execution key (hash of its cells' sources and of the bmlib
+sources, see bmlib.notebooks.code_hash) equals the key stored at its last execution, unless
+--force is given. The Reproducibility appendix is re-executed whenever anything else was.
+
+    python -m tools.execute [--force] [--only NAME ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+from bmlib.notebooks import ChapterError, chapter_notebooks, code_hash, find_chapter, library_files
+
+ALWAYS_LAST = "reproducibility"
+
+
+def execute_in_place(path: Path, timeout: int | None = None) -> float:
+    """Execute one notebook in a fresh kernel and write it back; returns seconds taken."""
+    notebook = nbformat.read(path, as_version=4)
+    started = time.perf_counter()
+    client = NotebookClient(notebook, kernel_name="python3", timeout=timeout,
+                            resources={"metadata": {"path": str(path.parent)}})
+    client.execute()
+    notebook.metadata.setdefault("bmlib", {})["executed_hash"] = code_hash(
+        notebook, library_files())
+    nbformat.write(notebook, path)
+    return time.perf_counter() - started
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--force", action="store_true", help="ignore the execution cache")
+    parser.add_argument("--only", nargs="*", default=None, help="chapter names to execute")
+    args = parser.parse_args(argv)
+    try:
+        targets = ([find_chapter(name) for name in args.only] if args.only
+                   else chapter_notebooks())
+    except ChapterError as error:
+        print(f"execute: {error}", file=sys.stderr)
+        return 2
+    ordered = [p for p in targets if p.stem != ALWAYS_LAST]
+    last = [p for p in chapter_notebooks() if p.stem == ALWAYS_LAST]
+    executed = 0
+    for path in ordered:
+        notebook = nbformat.read(path, as_version=4)
+        key = code_hash(notebook, library_files())
+        if not args.force and notebook.metadata.get("bmlib", {}).get("executed_hash") == key:
+            print(f"execute: {path.stem}: unchanged since its last execution, skipped")
+            continue
+        print(f"execute: {path.stem}: running ...", flush=True)
+        try:
+            seconds = execute_in_place(path)
+        except CellExecutionError as error:
+            print(f"execute: {path.stem} failed; the notebook was left as it was.\n{error}",
+                  file=sys.stderr)
+            return 1
+        executed += 1
+        print(f"execute: {path.stem}: done in {seconds:.0f} s")
+    if last and (executed or args.force or (args.only and ALWAYS_LAST in args.only)):
+        print(f"execute: {ALWAYS_LAST}: running ...", flush=True)
+        seconds = execute_in_place(last[0])
+        print(f"execute: {ALWAYS_LAST}: done in {seconds:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
