@@ -1,0 +1,115 @@
+"""The claims ledger: machine-readable findings about the source document.
+
+A chapter that checks a statement of the document records a :class:`Claim` and shows it with
+:func:`show_claims`, which renders a table and stores the rows, as JSON, in the output's
+metadata under ``bmlib.claims``. The claims-ledger appendix collects every chapter's rows
+from the executed notebooks (:func:`claims_in_notebook`), so no finding is typed twice.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from dataclasses import asdict, dataclass
+from typing import Any, Iterable, Mapping
+
+from bmlib.runcard import METADATA_KEY
+
+VERDICTS = ("correct", "wrong", "unsupported", "misleading", "opinion")
+_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+
+
+class ClaimError(ValueError):
+    """A ledger row is incomplete or malformed."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One checkable statement of the document and what the book found."""
+
+    claim_id: str  # stable kebab-case id, e.g. "market-cagr-2021-2028"
+    quote_zh: str  # the document's words, quoted in Chinese
+    gloss_en: str  # an English gloss of the quote
+    location: str  # where in the document, e.g. "§1.2" or "§4.3.4 step 3"
+    verdict: str  # one of VERDICTS
+    evidence: str  # computed value, source, or what the linked cell shows
+    chapter: str  # chapter file stem that holds the evidence
+    anchor: str  # MyST label in that chapter where the evidence is shown
+
+    def __post_init__(self) -> None:
+        if not _ID.match(self.claim_id):
+            raise ClaimError(f"claim_id {self.claim_id!r}: use kebab-case like 'adam-bias'")
+        if self.verdict not in VERDICTS:
+            raise ClaimError(
+                f"claim {self.claim_id}: verdict {self.verdict!r} is not one of "
+                f"{', '.join(VERDICTS)}"
+            )
+        for name in ("quote_zh", "gloss_en", "location", "evidence", "chapter", "anchor"):
+            if not str(getattr(self, name)).strip():
+                raise ClaimError(f"claim {self.claim_id}: {name} is empty")
+        if not _ID.match(self.anchor):
+            raise ClaimError(f"claim {self.claim_id}: anchor {self.anchor!r} must be kebab-case")
+
+    @property
+    def href(self) -> str:
+        """Link from any page in chapters/ to the evidence."""
+        return f"{self.chapter}.html#{self.anchor}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def claims_html(claims: Iterable[Claim]) -> str:
+    """An HTML table of claims with links to their evidence."""
+    rows = []
+    for c in claims:
+        rows.append(
+            "<tr>"
+            f"<td>{html.escape(c.location)}</td>"
+            f"<td lang='zh'>{html.escape(c.quote_zh)}</td>"
+            f"<td>{html.escape(c.gloss_en)}</td>"
+            f"<td><strong>{html.escape(c.verdict)}</strong></td>"
+            f"<td>{html.escape(c.evidence)} "
+            f"(<a href='{html.escape(c.href)}'>evidence</a>)</td>"
+            "</tr>"
+        )
+    head = ("<tr><th>where</th><th>the document says</th><th>gloss</th>"
+            "<th>verdict</th><th>evidence</th></tr>")
+    return f"<table class='bmlib-claims'>{head}{''.join(rows)}</table>"
+
+
+def claims_text(claims: Iterable[Claim]) -> str:
+    """Plain-text rendering (what nbval compares): one line per claim."""
+    return "\n".join(f"[{c.verdict}] {c.location} {c.claim_id}: {c.evidence}" for c in claims)
+
+
+def show_claims(claims: list[Claim]) -> list[Claim]:
+    """Display the claims and store them in the output metadata for the ledger."""
+    from IPython.display import display  # imported here: bmlib works without IPython
+
+    ids = [c.claim_id for c in claims]
+    if len(ids) != len(set(ids)):
+        raise ClaimError(f"duplicate claim ids: {sorted({i for i in ids if ids.count(i) > 1})}")
+    display(
+        {"text/html": claims_html(claims), "text/plain": claims_text(claims)},
+        raw=True,
+        metadata={METADATA_KEY: {"claims": [c.to_dict() for c in claims]}},
+    )
+    return claims
+
+
+def claims_in_notebook(notebook: Mapping[str, Any]) -> list[Claim]:
+    """Every claim stored in an executed notebook's outputs."""
+    found: list[Claim] = []
+    for cell in notebook.get("cells", []):
+        if cell.get("cell_type") != "code":
+            continue
+        for output in cell.get("outputs", []):
+            for raw in output.get("metadata", {}).get(METADATA_KEY, {}).get("claims", []):
+                found.append(Claim(**raw))
+    return found
+
+
+def claims_json(claims: Iterable[Claim]) -> str:
+    return json.dumps([c.to_dict() for c in claims], ensure_ascii=False, indent=2)
