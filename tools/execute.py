@@ -2,7 +2,8 @@
 
 A chapter is skipped when its execution key (hash of its cells' sources and of the bmlib
 sources, see bmlib.notebooks.code_hash) equals the key stored at its last execution, unless
---force is given. The Reproducibility appendix is re-executed whenever anything else was.
+--force is given. The appendices that collect from other chapters (claims ledger,
+reproducibility) run last, and are re-executed whenever anything else was.
 
     python -m tools.execute [--force] [--only NAME ...]
 """
@@ -20,7 +21,8 @@ from nbclient.exceptions import CellExecutionError
 
 from bmlib.notebooks import ChapterError, chapter_notebooks, code_hash, find_chapter, library_files
 
-ALWAYS_LAST = "reproducibility"
+# Appendices that read the other executed chapters: run after them, in this order.
+COLLECTORS = ("claims_ledger", "reproducibility")
 
 
 def execute_in_place(path: Path, timeout: int | None = None) -> float:
@@ -36,6 +38,18 @@ def execute_in_place(path: Path, timeout: int | None = None) -> float:
     return time.perf_counter() - started
 
 
+def _run(path: Path) -> bool:
+    print(f"execute: {path.stem}: running ...", flush=True)
+    try:
+        seconds = execute_in_place(path)
+    except CellExecutionError as error:
+        print(f"execute: {path.stem} failed; the notebook was left as it was.\n{error}",
+              file=sys.stderr)
+        return False
+    print(f"execute: {path.stem}: done in {seconds:.0f} s", flush=True)
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--force", action="store_true", help="ignore the execution cache")
@@ -47,28 +61,24 @@ def main(argv: list[str] | None = None) -> int:
     except ChapterError as error:
         print(f"execute: {error}", file=sys.stderr)
         return 2
-    ordered = [p for p in targets if p.stem != ALWAYS_LAST]
-    last = [p for p in chapter_notebooks() if p.stem == ALWAYS_LAST]
+    ordered = [p for p in targets if p.stem not in COLLECTORS]
+    collectors = [p for name in COLLECTORS for p in chapter_notebooks() if p.stem == name]
     executed = 0
     for path in ordered:
         notebook = nbformat.read(path, as_version=4)
         key = code_hash(notebook, library_files())
-        if not args.force and notebook.metadata.get("bmlib", {}).get("executed_hash") == key:
+        cached = notebook.metadata.get("bmlib", {}).get("executed_hash") == key
+        if cached and not args.force and not args.only:  # --only always executes
             print(f"execute: {path.stem}: unchanged since its last execution, skipped")
             continue
-        print(f"execute: {path.stem}: running ...", flush=True)
-        try:
-            seconds = execute_in_place(path)
-        except CellExecutionError as error:
-            print(f"execute: {path.stem} failed; the notebook was left as it was.\n{error}",
-                  file=sys.stderr)
+        if not _run(path):
             return 1
         executed += 1
-        print(f"execute: {path.stem}: done in {seconds:.0f} s")
-    if last and (executed or args.force or (args.only and ALWAYS_LAST in args.only)):
-        print(f"execute: {ALWAYS_LAST}: running ...", flush=True)
-        seconds = execute_in_place(last[0])
-        print(f"execute: {ALWAYS_LAST}: done in {seconds:.0f} s")
+    requested = set(args.only or [])
+    for path in collectors:
+        if path.stem in requested or (not args.only and (executed or args.force)):
+            if not _run(path):
+                return 1
     return 0
 
 
