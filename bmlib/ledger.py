@@ -18,6 +18,13 @@ from bmlib.runcard import METADATA_KEY
 
 VERDICTS = ("correct", "wrong", "unsupported", "misleading", "opinion")
 _ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+_LABEL = re.compile(r"^[a-z0-9]+([-_][a-z0-9]+)*$")
+
+
+def html_id(label: str) -> str:
+    """The HTML id Sphinx gives a MyST label (docutils' make_id: runs of other characters
+    become one hyphen)."""
+    return re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
 
 
 class ClaimError(ValueError):
@@ -35,7 +42,7 @@ class Claim:
     verdict: str  # one of VERDICTS
     evidence: str  # computed value, source, or what the linked cell shows
     chapter: str  # chapter file stem that holds the evidence
-    anchor: str  # MyST label in that chapter where the evidence is shown
+    anchor: str  # MyST label, e.g. "(mathematics-adam-bias)=", where the evidence is shown
 
     def __post_init__(self) -> None:
         if not _ID.match(self.claim_id):
@@ -48,13 +55,16 @@ class Claim:
         for name in ("quote_zh", "gloss_en", "location", "evidence", "chapter", "anchor"):
             if not str(getattr(self, name)).strip():
                 raise ClaimError(f"claim {self.claim_id}: {name} is empty")
-        if not _ID.match(self.anchor):
-            raise ClaimError(f"claim {self.claim_id}: anchor {self.anchor!r} must be kebab-case")
+        if not _LABEL.match(self.anchor):
+            raise ClaimError(
+                f"claim {self.claim_id}: anchor {self.anchor!r} must be a MyST label such as "
+                "'mathematics-adam-bias' (lower case, digits, '-' and '_')"
+            )
 
     @property
     def href(self) -> str:
-        """Link from any page in chapters/ to the evidence."""
-        return f"{self.chapter}.html#{self.anchor}"
+        """Link from any page in chapters/ to the evidence (Sphinx's id for the label)."""
+        return f"{self.chapter}.html#{html_id(self.anchor)}"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
