@@ -94,8 +94,12 @@ def claims_text(claims: Iterable[Claim]) -> str:
     return "\n".join(f"[{c.verdict}] {c.location} {c.claim_id}: {c.evidence}" for c in claims)
 
 
-def show_claims(claims: list[Claim]) -> list[Claim]:
-    """Display the claims and store them in the output metadata for the ledger."""
+def show_claims(claims: list[Claim]) -> None:
+    """Display the claims and store them in the output metadata for the ledger.
+
+    Returns None on purpose: a returned value would be echoed as a cell result, and nbval
+    runs cells without history, where IPython's trailing-semicolon silencing does not work.
+    """
     from IPython.display import display  # imported here: bmlib works without IPython
 
     ids = [c.claim_id for c in claims]
@@ -106,7 +110,6 @@ def show_claims(claims: list[Claim]) -> list[Claim]:
         raw=True,
         metadata={METADATA_KEY: {"claims": [c.to_dict() for c in claims]}},
     )
-    return claims
 
 
 def claims_in_notebook(notebook: Mapping[str, Any]) -> list[Claim]:

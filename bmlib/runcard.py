@@ -207,8 +207,11 @@ def run_card_html(card: RunCard) -> str:
     return f"<table class='bmlib-runcard'><caption>Run card</caption>{body}</table>"
 
 
-def show_run_card(card: RunCard) -> RunCard:
-    """Display the card (HTML table + plain text) with the JSON in the output metadata."""
+def show_run_card(card: RunCard) -> None:
+    """Display the card (HTML table + plain text) with the JSON in the output metadata.
+
+    Returns None so that nothing is echoed as a cell result (see ``bmlib.ledger.show_claims``).
+    """
     from IPython.display import display  # imported here: bmlib works without IPython
 
     display(
@@ -216,7 +219,6 @@ def show_run_card(card: RunCard) -> RunCard:
         raw=True,
         metadata={METADATA_KEY: {"runcard": json.loads(card.to_json())}},
     )
-    return card
 
 
 def run_cards_in_notebook(notebook: Mapping[str, Any]) -> list[RunCard]:
