@@ -126,3 +126,109 @@ def claims_in_notebook(notebook: Mapping[str, Any]) -> list[Claim]:
 
 def claims_json(claims: Iterable[Claim]) -> str:
     return json.dumps([c.to_dict() for c in claims], ensure_ascii=False, indent=2)
+
+
+# --- The whole book's ledger: collecting, counting and checking claims -------------------
+
+_LABEL_LINE = re.compile(r"^\(([A-Za-z0-9_-]+)\)=\s*$", re.MULTILINE)
+
+
+def markdown_labels(notebook: Mapping[str, Any]) -> set[str]:
+    """The MyST labels ``(label)=`` defined on their own line in a notebook's markdown cells."""
+    labels: set[str] = set()
+    for cell in notebook.get("cells", []):
+        if cell.get("cell_type") == "markdown":
+            source = cell.get("source", "")
+            text = "".join(source) if isinstance(source, list) else source
+            labels.update(_LABEL_LINE.findall(text))
+    return labels
+
+
+def text_labels(text: str) -> set[str]:
+    """The MyST labels defined in a MyST markdown document (for ``.md`` chapters)."""
+    return set(_LABEL_LINE.findall(text))
+
+
+def collect_claims(exclude: Iterable[str] = (), root: Any = None) -> list[Claim]:
+    """Every claim stored in the executed chapters of the table of contents, in book order.
+
+    ``exclude`` names chapter stems to skip (the ledger appendix skips itself, so that its
+    own rows are not counted twice).
+    """
+    from bmlib.notebooks import chapter_notebooks, read_notebook  # avoids an import cycle
+
+    skip = set(exclude)
+    found: list[Claim] = []
+    for path in chapter_notebooks(root):
+        if path.stem not in skip:
+            found.extend(claims_in_notebook(read_notebook(path)))
+    return found
+
+
+def verdict_counts(claims: Iterable[Claim]) -> dict[str, int]:
+    """How many claims carry each verdict (every verdict listed, zeros included)."""
+    counts = {verdict: 0 for verdict in VERDICTS}
+    for claim in claims:
+        counts[claim.verdict] += 1
+    return counts
+
+
+def duplicate_ids(claims: Iterable[Claim]) -> list[str]:
+    """Claim ids that occur more than once, sorted."""
+    seen: dict[str, int] = {}
+    for claim in claims:
+        seen[claim.claim_id] = seen.get(claim.claim_id, 0) + 1
+    return sorted(i for i, n in seen.items() if n > 1)
+
+
+def _quote_key(text: str) -> str:
+    """A quote reduced to its CJK characters, letters and digits, for duplicate detection."""
+    return re.sub(r"[^0-9a-z\u4e00-\u9fff]+", "", text.lower())
+
+
+def covering_claim(candidate: Claim, existing: Iterable[Claim]) -> Claim | None:
+    """The existing claim that already records ``candidate``, or None.
+
+    A claim covers the candidate when it has the same id, or when one quote contains the
+    other (compared on CJK characters, letters and digits; at least 6 of them), so a
+    statement checked in a chapter is not entered a second time in the ledger.
+    """
+    key = _quote_key(candidate.quote_zh)
+    for claim in existing:
+        if claim.claim_id == candidate.claim_id:
+            return claim
+        other = _quote_key(claim.quote_zh)
+        if min(len(key), len(other)) >= 6 and (key in other or other in key):
+            return claim
+    return None
+
+
+def broken_links(claims: Iterable[Claim], root: Any = None) -> list[str]:
+    """A message for each claim whose evidence link would not resolve on the site.
+
+    A link resolves when the claim's chapter is in ``_toc.yml`` (as ``chapters/<stem>``)
+    and its anchor is a label defined in that chapter's markdown.
+    """
+    from pathlib import Path
+
+    from bmlib.notebooks import read_notebook, toc_files  # avoids an import cycle
+    from bmlib.paths import repo_root
+
+    base = Path(root) if root is not None else repo_root()
+    in_toc = set(toc_files(base))
+    labels: dict[str, set[str]] = {}
+    problems: list[str] = []
+    for claim in claims:
+        doc = f"chapters/{claim.chapter}"
+        if doc not in in_toc:
+            problems.append(f"{claim.claim_id}: chapter {claim.chapter!r} is not in _toc.yml")
+            continue
+        if claim.chapter not in labels:
+            notebook, markdown = base / f"{doc}.ipynb", base / f"{doc}.md"
+            labels[claim.chapter] = (markdown_labels(read_notebook(notebook)) if notebook.exists()
+                                     else text_labels(markdown.read_text(encoding="utf-8"))
+                                     if markdown.exists() else set())
+        if claim.anchor not in labels[claim.chapter]:
+            problems.append(f"{claim.claim_id}: label ({claim.anchor})= is not defined in "
+                            f"{doc}")
+    return problems

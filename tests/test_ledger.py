@@ -1,0 +1,92 @@
+"""The claims ledger over the committed, executed chapters: complete, unique, linked."""
+
+import pytest
+
+from bmlib.ledger import (
+    VERDICTS,
+    Claim,
+    broken_links,
+    collect_claims,
+    covering_claim,
+    duplicate_ids,
+    markdown_labels,
+    verdict_counts,
+)
+from bmlib.notebooks import chapter_notebooks, read_notebook, toc_files
+
+
+def make(**changes):
+    values = dict(claim_id="demo-claim", quote_zh="GPT-3拥有1750亿个参数", gloss_en="gloss",
+                  location="§1.1", verdict="correct", evidence="175B in Brown et al. (2020)",
+                  chapter="core_concepts", anchor="core_concepts-map")
+    values.update(changes)
+    return Claim(**values)
+
+
+def markdown_notebook(*sources):
+    return {"cells": [{"cell_type": "markdown", "source": s} for s in sources]}
+
+
+# --- the helpers -----------------------------------------------------------------------
+
+def test_markdown_labels_finds_only_labels_on_their_own_line():
+    nb = markdown_notebook("(a-one)=\n## One", ["text (not-a-label)= here\n", "(b_two)=\n"])
+    assert markdown_labels(nb) == {"a-one", "b_two"}
+
+
+def test_verdict_counts_lists_every_verdict():
+    counts = verdict_counts([make(), make(claim_id="x", verdict="wrong")])
+    assert list(counts) == list(VERDICTS)
+    assert counts["correct"] == 1 and counts["wrong"] == 1 and counts["opinion"] == 0
+
+
+def test_duplicates_by_id_and_by_quote():
+    assert duplicate_ids([make(), make(), make(claim_id="other")]) == ["demo-claim"]
+    existing = [make(claim_id="c1-gpt3", quote_zh="如GPT-3拥有1750亿个参数，BERT拥有亿级参数")]
+    assert covering_claim(make(), existing).claim_id == "c1-gpt3"  # quote contained
+    assert covering_claim(make(claim_id="c1-gpt3", quote_zh="另一句话很长"), existing)
+    assert covering_claim(make(quote_zh="LLaMA"), existing) is None  # too short to match
+
+
+def test_broken_links_names_the_missing_label_and_chapter():
+    problems = broken_links([make(anchor="core_concepts-nowhere"),
+                             make(claim_id="y", chapter="not_a_chapter")])
+    assert "label (core_concepts-nowhere)= is not defined" in problems[0]
+    assert "'not_a_chapter' is not in _toc.yml" in problems[1]
+
+
+# --- the book as committed ---------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def book_claims():
+    return collect_claims()
+
+
+def test_every_row_has_a_verdict_and_evidence(book_claims):
+    assert book_claims, "no chapter records any claim"
+    for claim in book_claims:
+        assert claim.verdict in VERDICTS
+        assert claim.evidence.strip() and claim.quote_zh.strip() and claim.location.strip()
+
+
+def test_claim_ids_are_unique_across_the_book(book_claims):
+    assert duplicate_ids(book_claims) == []
+
+
+def test_every_evidence_link_resolves(book_claims):
+    assert broken_links(book_claims) == []
+
+
+def test_the_ledger_appendix_is_in_the_book_and_collects_every_chapter():
+    ledger = [p for p in chapter_notebooks() if p.stem == "claims_ledger"]
+    if not ledger:
+        pytest.skip("the claims-ledger appendix is not in _toc.yml yet")
+    assert "chapters/claims_ledger" in toc_files()
+    nb = read_notebook(ledger[0])
+    shown = "".join(
+        "".join(o.get("data", {}).get("text/plain", ""))
+        for cell in nb["cells"] if cell["cell_type"] == "code" for o in cell.get("outputs", []))
+    others = collect_claims(exclude=("claims_ledger",))
+    missing = [c.claim_id for c in others if c.claim_id not in shown]
+    assert not missing, (f"the executed ledger does not list {missing[:5]}: re-execute "
+                         "chapters/claims_ledger after the chapters that record them")
