@@ -10,9 +10,12 @@ rejects, ends with one line naming the problem and what exists.
 from __future__ import annotations
 
 import ast
+import contextlib
 import datetime as dt
 import json
+import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +46,25 @@ def parse_overrides(tokens: list[str]) -> dict[str, Any]:
     return overrides
 
 
+@contextlib.contextmanager
+def _kernel_stderr_captured():
+    """Send file descriptor 2 (inherited by the kernel process) to a temporary file.
+
+    The kernel writes start-up chatter there; our own one-line message is printed after
+    the descriptor is restored. Yields the file so a crash can still show its tail.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile(mode="w+") as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield sink
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
 def rerun(chapter: str, overrides: dict[str, Any]) -> tuple[Path, Path]:
     """Execute the chapter with ``overrides``; return (notebook, run card) paths."""
     source = find_chapter(chapter)
@@ -57,10 +79,18 @@ def rerun(chapter: str, overrides: dict[str, Any]) -> tuple[Path, Path]:
     out_dir = runs_dir()
     out_dir.mkdir(parents=True, exist_ok=True)
     output = out_dir / f"{source.stem}-{stamp}.ipynb"
-    papermill.execute_notebook(
-        str(source), str(output), parameters=overrides, kernel_name="python3",
-        cwd=str(source.parent), progress_bar=False,
-    )
+    with _kernel_stderr_captured() as kernel_log:
+        try:
+            papermill.execute_notebook(
+                str(source), str(output), parameters=overrides, kernel_name="python3",
+                cwd=str(source.parent), progress_bar=False,
+            )
+        except PapermillExecutionError:
+            raise
+        except Exception:
+            kernel_log.seek(0)
+            tail = kernel_log.read()[-2000:]
+            raise ChapterError(f"the kernel failed before finishing; its last output:\n{tail}")
     cards = run_cards_in_notebook(json.loads(output.read_text(encoding="utf-8")))
     if not cards:
         raise ChapterError(f"chapter {source.stem} produced no run card")

@@ -1,0 +1,46 @@
+import pytest
+import torch
+
+from bmlib.device import DeviceUnavailableError, is_valid_device_spec, select_device
+
+
+def test_auto_picks_an_available_device():
+    choice = select_device("auto")
+    expected = "cuda" if torch.cuda.is_available() else (
+        "mps" if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()
+        else "cpu")
+    assert choice.device.type == expected
+    assert choice.dtype == torch.float32
+    assert choice.name
+
+
+def test_cpu_has_no_autocast_by_default_and_bf16_on_request():
+    assert select_device("cpu").autocast_dtype is None
+    with select_device("cpu").autocast():
+        assert (torch.ones(2, 2) @ torch.ones(2, 2)).dtype == torch.float32
+    mixed = select_device("cpu", mixed_precision=True)
+    assert mixed.autocast_dtype == torch.bfloat16
+    with mixed.autocast():
+        assert (torch.ones(2, 2) @ torch.ones(2, 2)).dtype == torch.bfloat16
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA GPU")
+def test_explicit_cuda_without_gpu_is_a_clear_error_not_a_fallback():
+    with pytest.raises(DeviceUnavailableError, match="no CUDA GPU.*DEVICE='auto' or 'cpu'"):
+        select_device("cuda")
+
+
+def test_unknown_device_names_the_choices():
+    with pytest.raises(ValueError, match="unknown device 'tpu'"):
+        select_device("tpu")
+    assert not is_valid_device_spec("cuda:x")
+    assert is_valid_device_spec("cuda:0")
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU; none here")
+def test_cuda_choice_uses_bf16_autocast_where_supported():
+    choice = select_device("cuda")
+    assert choice.device.type == "cuda"
+    if torch.cuda.is_bf16_supported():
+        assert choice.autocast_dtype == torch.bfloat16
