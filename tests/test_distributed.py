@@ -39,25 +39,28 @@ def data() -> tuple[torch.Tensor, torch.Tensor]:
 def test_two_gloo_processes_match_single_process(data):
     features, labels = data
     single = train_single_process(features, labels, CONFIG)
-    for dtype, tol in (("float64", TOLERANCE_FLOAT64), ("float32", TOLERANCE_FLOAT32)):
-        config = replace(CONFIG, dtype=dtype)
-        reference = single if dtype == "float64" else train_single_process(
-            features, labels, config)
-        two = run_spawned(features, labels, config)
-        assert two.world_size == 2 and two.backend == "gloo"
-        assert len(two.losses) == config.steps
-        loss_gap = max(abs(a - b) for a, b in zip(two.losses, reference.losses))
-        param_gap = (two.final_parameters - reference.final_parameters).abs().max().item()
-        assert loss_gap < tol, f"{dtype}: losses differ by {loss_gap:.3e}"
-        assert param_gap < tol, f"{dtype}: parameters differ by {param_gap:.3e}"
+    two = run_spawned(features, labels, CONFIG)
+    assert two.world_size == 2 and two.backend == "gloo"
+    assert len(two.losses) == CONFIG.steps
+    loss_gap = max(abs(a - b) for a, b in zip(two.losses, single.losses))
+    param_gap = (two.final_parameters - single.final_parameters).abs().max().item()
+    assert loss_gap < TOLERANCE_FLOAT64, f"losses differ by {loss_gap:.3e}"
+    assert param_gap < TOLERANCE_FLOAT64, f"parameters differ by {param_gap:.3e}"
     # The run actually learned something (a frozen model would also "match").
     assert single.losses[-1] < 0.5 * single.losses[0]
 
 
-@pytest.mark.slow
-def test_wrong_split_is_detected(data):
-    """Negative control: giving each rank the whole global batch (the global batch doubles
-    in effect) changes nothing here, but a different global batch must not match."""
+def test_float32_single_process_is_close_to_float64(data):
+    """float32 rounding alone stays far inside the float32 tolerance used in the book."""
+    features, labels = data
+    f64 = train_single_process(features, labels, CONFIG)
+    f32 = train_single_process(features, labels, replace(CONFIG, dtype="float32"))
+    assert max(abs(a - b) for a, b in zip(f32.losses, f64.losses)) < TOLERANCE_FLOAT32
+
+
+def test_a_different_global_batch_does_not_match(data):
+    """Negative control: the comparison can fail. Doubling the global batch (what happens
+    when every rank, instead of its share, gets a full batch) changes the trajectory."""
     features, labels = data
     single = train_single_process(features, labels, CONFIG)
     other = train_single_process(features, labels, replace(CONFIG, global_batch=64))
