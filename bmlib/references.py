@@ -150,7 +150,7 @@ ESSAY_WORKS: tuple[CitedWork, ...] = (
               "《深度学习》（Ian Goodfellow、Yoshua Bengio、Aaron Courville著）",
               "Deep Learning", "Ian Goodfellow、Yoshua Bengio、Aaron Courville", None,
               "goodfellow2016deep",
-              "MIT Press, 2016; Chinese translation 《深度学习》 (人民邮电出版社, 2017)."),
+              "The Chinese translation 《深度学习》 is published by 人民邮电出版社 (2017)."),
     CitedWork("petrelli", "§7.1 books", "《Python深度学习》（Francesco Petrelli著）",
               "Deep Learning with Python", "Francesco Petrelli", None, "chollet2017deep",
               "《Python深度学习》 is the Chinese edition of François Chollet's Deep Learning with "
@@ -177,7 +177,32 @@ ESSAY_WORKS: tuple[CitedWork, ...] = (
               "“A Structured Self-Supervised Learning Scaler for CVPR 2021”（Clopath et al., 2021）",
               "A Structured Self-Supervised Learning Scaler for CVPR 2021", "Clopath et al.", 2021,
               None,
-              "No paper of this title was found; Claudia Clopath is a computational "
-              "neuroscientist (Imperial College London) with no CVPR 2021 paper of this kind, "
-              "and 'for CVPR 2021' is not how paper titles are written."),
+              "No paper of this title was found, by Clopath or anyone else; Claudia Clopath is a "
+              "computational neuroscientist (Imperial College London) who works on synaptic "
+              "plasticity, and a paper's title does not name its venue ('for CVPR 2021')."),
 )
+
+
+def _authors_text(entry: BibEntry) -> str:
+    names = entry.surnames
+    if len(names) <= 2:
+        return " and ".join(names)
+    return f"{names[0]} et al."
+
+
+def citation_evidence(check: CitationCheck) -> str:
+    """One sentence of evidence for the ledger: the record, and which fields disagree."""
+    work = check.work
+    if check.entry is None:
+        return f"No matching work found. {work.note}".strip()
+    entry = check.entry
+    record = f"Record: {_authors_text(entry)}, '{entry.title}', {entry.venue or entry.entry_type}"
+    record += f", {entry.year}." if entry.year else "."
+    fields = {"title": check.title_ok, "author": check.author_ok, "year": check.year_ok}
+    differ = [name for name, ok in fields.items() if ok is False]
+    agree = [name for name, ok in fields.items() if ok is True]
+    verdict = (f"The document's {', '.join(differ)} disagree{'s' if len(differ) == 1 else ''} "
+               f"with the record" if differ else "Every field the document gives matches")
+    if agree and differ:
+        verdict += f" ({', '.join(agree)} match{'es' if len(agree) == 1 else ''})"
+    return f"{record} {verdict}. {work.note}".strip()

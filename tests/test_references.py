@@ -92,3 +92,14 @@ def test_book_bibliography_keys_are_unique_and_have_years():
             if line.startswith("@")]
     assert len(keys) == len(set(keys)), "duplicate BibTeX keys in references.bib"
     assert all(entry.year for entry in load_bibliography().values())
+
+
+def test_evidence_names_the_record_and_the_disagreeing_field():
+    entries = parse_bibliography(SAMPLE)
+    from bmlib.references import citation_evidence
+
+    text = citation_evidence(check_citation(work(author="Francesco Petrelli"), entries))
+    assert "Chollet, 'Deep Learning with Python', Manning Publications, 2017" in text
+    assert "author disagrees" in text and "title, year match" in text
+    assert citation_evidence(check_citation(work(bib_key=None, note="none found"), entries)) \
+        == "No matching work found. none found"
