@@ -1,0 +1,120 @@
+"""Visit every page of the built site in headless Chromium.
+
+Each page must: load with no JavaScript errors, typeset its math (MathJax served locally),
+render its mermaid diagrams as SVG (mermaid served locally), load every image and give each
+an alt text, link only to internal pages and anchors that exist, and make no request that
+leaves 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import pytest
+
+from bmlib.paths import repo_root
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+SITE = Path(os.environ.get("BMLIB_SITE_DIR", repo_root() / "_build" / "html"))
+SCREENSHOTS = repo_root() / "_build" / "screenshots"
+SKIP_DIRS = {"_static", "_sources", "_images", "_sphinx_design_static", "_panels_static"}
+
+# Console messages that are not errors of the book (keep this list short and commented).
+ALLOWED_CONSOLE = [
+    # Chromium asks every origin for /favicon.ico; the book has none and the server says 404.
+    re.compile(r"favicon\.ico"),
+]
+
+
+def site_pages() -> list[str]:
+    if not SITE.exists():
+        return ["index.html"]  # the site_dir fixture then fails with a clear message
+    pages = []
+    for path in sorted(SITE.rglob("*.html")):
+        rel = path.relative_to(SITE)
+        if rel.parts[0] in SKIP_DIRS:
+            continue
+        pages.append(rel.as_posix())
+    return pages
+
+
+@lru_cache(maxsize=None)
+def ids_in(path: Path) -> frozenset[str]:
+    text = path.read_text(encoding="utf-8", errors="replace")
+    return frozenset(re.findall(r'\bid="([^"]+)"', text))
+
+
+@pytest.mark.parametrize("page_path", site_pages())
+def test_page(page_path, browser, base_url, site_dir):
+    page = browser.new_page()
+    console_errors: list[str] = []
+    outside: list[str] = []
+    page.on("console", lambda m: m.type == "error" and console_errors.append(m.text))
+    page.on("pageerror", lambda e: console_errors.append(f"uncaught: {e}"))
+
+    def guard(route):
+        url = urlparse(route.request.url)
+        if url.scheme in ("http", "https", "ws", "wss") and url.hostname not in (
+                "127.0.0.1", "localhost"):
+            outside.append(route.request.url)
+            return route.abort()
+        return route.continue_()
+
+    page.route("**/*", guard)
+    page.goto(base_url + page_path, wait_until="load")
+
+    # Math: every MathJax source element becomes an mjx-container.
+    if page.locator(".math, span.math, div.math").count():
+        page.wait_for_selector("mjx-container", state="attached", timeout=20_000)
+        assert page.locator("mjx-container").count() >= 1
+        assert "\\(" not in page.locator("mjx-container").first.inner_html()
+
+    # Diagrams: each mermaid block is replaced by an SVG.
+    diagrams = page.locator("pre.mermaid").count()
+    if diagrams:
+        page.wait_for_function(
+            "n => document.querySelectorAll('pre.mermaid svg').length >= n", arg=diagrams,
+            timeout=30_000)
+        text = page.locator("pre.mermaid svg").first.text_content()
+        assert text and text.strip(), "a mermaid SVG with no text"
+
+    page.wait_for_load_state("networkidle")
+
+    # Images: loaded and described.
+    images = page.evaluate("""() => Array.from(document.images).map(i => ({
+        src: i.getAttribute('src'), alt: (i.getAttribute('alt') || '').trim(),
+        ok: i.complete && i.naturalWidth > 0}))""")
+    for image in images:
+        assert image["ok"], f"image did not load: {image['src'][:80]}"
+        assert image["alt"], f"image without alt text: {image['src'][:80]}"
+
+    # Internal links: the target page exists and so does the anchor.
+    hrefs = page.evaluate("() => Array.from(document.querySelectorAll('a[href]'), a => a.href)")
+    broken = []
+    for href in hrefs:
+        if not href.startswith(base_url):
+            continue
+        parsed = urlparse(href)
+        target = site_dir / unquote(parsed.path[len(urlparse(base_url).path):])
+        if target.is_dir():
+            target = target / "index.html"
+        if not target.exists():
+            broken.append(href)
+        elif parsed.fragment and target.suffix == ".html" and \
+                unquote(parsed.fragment) not in ids_in(target):
+            broken.append(href)
+    assert not broken, f"broken internal links: {sorted(set(broken))[:10]}"
+
+    errors = [e for e in console_errors if not any(p.search(e) for p in ALLOWED_CONSOLE)]
+    assert not errors, f"JavaScript errors: {errors}"
+    assert not outside, f"requests left localhost: {sorted(set(outside))[:10]}"
+
+    if page_path in ("index.html", "chapters/core_concepts.html"):
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / (Path(page_path).stem + ".png")), full_page=False)
+    page.close()
