@@ -232,3 +232,27 @@ def broken_links(claims: Iterable[Claim], root: Any = None) -> list[str]:
             problems.append(f"{claim.claim_id}: label ({claim.anchor})= is not defined in "
                             f"{doc}")
     return problems
+
+
+_SECTION = re.compile(r"§\s*(\d+(?:\.\d+)*)")
+
+
+def location_key(location: str) -> tuple[int, ...]:
+    """Sort key in the document's order: the abstract first, then §1, §1.1, ..., then the rest."""
+    if location.lower().startswith("abstract"):
+        return (0,)
+    match = _SECTION.search(location)
+    if not match:
+        return (99,)
+    return (1, *(int(part) for part in match.group(1).split(".")))
+
+
+def top_section(location: str) -> str:
+    """The document's top-level section of a location: "abstract", "§1" ... "§9", or "other"."""
+    key = location_key(location)
+    return "abstract" if key == (0,) else f"§{key[1]}" if key[0] == 1 else "other"
+
+
+def sorted_claims(claims: Iterable[Claim]) -> list[Claim]:
+    """Claims in the document's order (stable within a location)."""
+    return sorted(claims, key=lambda c: location_key(c.location))

@@ -90,3 +90,14 @@ def test_the_ledger_appendix_is_in_the_book_and_collects_every_chapter():
     missing = [c.claim_id for c in others if c.claim_id not in shown]
     assert not missing, (f"the executed ledger does not list {missing[:5]}: re-execute "
                          "chapters/claims_ledger after the chapters that record them")
+
+
+def test_locations_sort_in_document_order():
+    from bmlib.ledger import location_key, sorted_claims, top_section
+
+    assert location_key("abstract") < location_key("§1.3") < location_key("§2 (concept map)") \
+        < location_key("§4.3.4 step 3") < location_key("§9.7") < location_key("byline")
+    assert top_section("§4.3.4 step 3") == "§4" and top_section("Abstract") == "abstract"
+    assert top_section("byline") == "other"
+    rows = [make(claim_id="b", location="§9.1"), make(claim_id="a", location="§1.1")]
+    assert [c.claim_id for c in sorted_claims(rows)] == ["a", "b"]
