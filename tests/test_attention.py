@@ -13,6 +13,15 @@ from bmlib.attention import (
 TOL = 1e-12
 
 
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """Small models: one thread is faster than two fighting over a shared 2-core machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def _qkv(seed=0, batch=2, heads=3, length=5, source=5, dim=4):
     g = torch.Generator().manual_seed(seed)
     shape = lambda n: (batch, heads, n, dim)  # noqa: E731

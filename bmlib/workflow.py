@@ -1,0 +1,231 @@
+"""The four-step workflow on a small real data set: prepare, build, train, evaluate.
+
+Data: scikit-learn's bundled copy of the UCI optical handwritten digits (1,797 images of
+8 x 8 pixels, grey levels 0-16, ten classes; shipped inside scikit-learn, so no download).
+
+The split is train / validation / test. Hyper-parameters are chosen on the validation set;
+the test set sits in a :class:`HeldOutTestSet` that answers exactly one evaluation and
+refuses a second, so "tune on the test results" cannot happen by accident.
+:func:`selection_bias` measures what goes wrong when one does it on purpose.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+N_CLASSES = 10
+
+
+class SecondTestEvaluationError(RuntimeError):
+    """The held-out test set was asked for a second evaluation."""
+
+
+@dataclass(frozen=True)
+class Metrics:
+    accuracy: float  # fraction of examples classified correctly
+    macro_recall: float  # recall averaged over classes (each class weighs the same)
+    macro_f1: float  # F1 = 2PR/(P+R) per class, averaged over classes
+
+
+def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray,
+                           n_classes: int = N_CLASSES) -> Metrics:
+    """Accuracy, macro recall and macro F1 from the confusion counts."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    if y_true.shape != y_pred.shape:
+        raise ValueError(f"labels {y_true.shape} and predictions {y_pred.shape} differ in shape")
+    recalls, f1s = [], []
+    for c in range(n_classes):
+        tp = np.sum((y_pred == c) & (y_true == c))
+        fp = np.sum((y_pred == c) & (y_true != c))
+        fn = np.sum((y_pred != c) & (y_true == c))
+        precision = tp / (tp + fp) if tp + fp else 0.0
+        recall = tp / (tp + fn) if tp + fn else 0.0
+        recalls.append(recall)
+        f1s.append(2 * precision * recall / (precision + recall) if precision + recall else 0.0)
+    return Metrics(float(np.mean(y_true == y_pred)), float(np.mean(recalls)), float(np.mean(f1s)))
+
+
+class HeldOutTestSet:
+    """A test set that can be evaluated once. A second call raises
+    :class:`SecondTestEvaluationError`: a number read off the test set twice is no longer an
+    unbiased estimate once the first reading influenced any choice."""
+
+    def __init__(self, x: np.ndarray, y: np.ndarray) -> None:
+        self._x, self._y = x, y
+        self._result: Metrics | None = None
+
+    def __len__(self) -> int:
+        return len(self._y)
+
+    @property
+    def used(self) -> bool:
+        return self._result is not None
+
+    def evaluate(self, predict: Callable[[np.ndarray], np.ndarray]) -> Metrics:
+        """Apply ``predict`` to the test inputs and score it (allowed once)."""
+        if self._result is not None:
+            raise SecondTestEvaluationError(
+                f"the test set was already used (accuracy {self._result.accuracy:.4f}); "
+                "choose models on the validation set and evaluate on the test set once, at the end"
+            )
+        self._result = classification_metrics(self._y, predict(self._x))
+        return self._result
+
+
+@dataclass(frozen=True)
+class DigitsSplit:
+    train_x: np.ndarray  # (n_train, 64) standardised with training statistics
+    train_y: np.ndarray  # (n_train,) labels 0-9
+    val_x: np.ndarray  # validation inputs, same scaling
+    val_y: np.ndarray
+    test: HeldOutTestSet  # evaluate once
+    pixel_mean: np.ndarray  # (64,) training-set mean grey level
+    pixel_std: np.ndarray  # (64,) training-set std, floored at 1 grey level
+
+
+def load_digits_arrays() -> tuple[np.ndarray, np.ndarray]:
+    """The bundled digits as float64 inputs ``(1797, 64)`` (grey levels 0-16) and labels."""
+    from sklearn.datasets import load_digits  # bundled with scikit-learn, read from disk
+
+    data = load_digits()
+    return data.data.astype(np.float64), data.target.astype(np.int64)
+
+
+def split_indices(y: np.ndarray, fractions: Sequence[float], seed: int) -> list[np.ndarray]:
+    """Disjoint stratified index sets: one per fraction, then one with the rest (if any)."""
+    from sklearn.model_selection import train_test_split
+
+    if any(f <= 0 for f in fractions) or sum(fractions) > 1 + 1e-9:
+        raise ValueError(f"fractions {fractions} must be positive and sum to at most 1")
+    remaining, parts = np.arange(len(y)), []
+    for k, fraction in enumerate(fractions):
+        take = int(round(fraction * len(y)))
+        if take >= len(remaining):
+            parts.append(remaining)
+            return parts
+        chosen, remaining = train_test_split(remaining, train_size=take, stratify=y[remaining],
+                                             random_state=seed + k)
+        parts.append(np.sort(chosen))
+    parts.append(np.sort(remaining))
+    return parts
+
+
+def prepare_digits(seed: int, val_fraction: float = 0.2, test_fraction: float = 0.2,
+                   train_size: int | None = None, label_noise: float = 0.0) -> DigitsSplit:
+    """Step 1, data preparation: split, optionally shrink or corrupt the training set, and
+    standardise every pixel with training-set statistics only.
+
+    ``label_noise``: fraction of training labels replaced by a uniformly random *other* class.
+    """
+    if not 0 <= label_noise < 1:
+        raise ValueError(f"label_noise={label_noise} must be in [0, 1)")
+    x, y = load_digits_arrays()
+    test_idx, val_idx, train_idx = split_indices(y, [test_fraction, val_fraction], seed)
+    rng = np.random.default_rng(seed + 1)
+    if train_size is not None:
+        if not N_CLASSES <= train_size <= len(train_idx):
+            raise ValueError(
+                f"train_size={train_size} must be between {N_CLASSES} and {len(train_idx)}")
+        if train_size < len(train_idx):
+            keep = split_indices(y[train_idx], [train_size / len(train_idx)], seed)[0]
+            train_idx = train_idx[keep]
+    train_y = y[train_idx].copy()
+    flip = rng.random(len(train_y)) < label_noise
+    train_y[flip] = (train_y[flip] + rng.integers(1, N_CLASSES, flip.sum())) % N_CLASSES
+    mean = x[train_idx].mean(axis=0)
+    std = np.maximum(x[train_idx].std(axis=0), 1.0)  # constant border pixels: avoid /0
+    scale = lambda a: (a - mean) / std  # noqa: E731
+    return DigitsSplit(scale(x[train_idx]), train_y, scale(x[val_idx]), y[val_idx],
+                       HeldOutTestSet(scale(x[test_idx]), y[test_idx]), mean, std)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Step 2 and 3 settings: the network and how it is trained (full-batch Adam)."""
+
+    hidden: int = 64  # hidden ReLU units; 0 = no hidden layer (softmax regression)
+    freeze_hidden: bool = False  # True = keep the random first layer (no feature learning)
+    weight_decay: float = 1e-4  # L2 penalty coefficient added to the mean cross-entropy
+    lr: float = 1e-2  # Adam learning rate
+    steps: int = 200  # full-batch Adam steps
+
+
+def build_model(config: ModelConfig, seed: int, n_inputs: int = 64) -> nn.Sequential:
+    """Step 2, model building: define the structure and initialise it (PyTorch defaults)."""
+    torch.manual_seed(seed)
+    if config.hidden == 0:
+        return nn.Sequential(nn.Linear(n_inputs, N_CLASSES))
+    model = nn.Sequential(nn.Linear(n_inputs, config.hidden), nn.ReLU(),
+                          nn.Linear(config.hidden, N_CLASSES))
+    if config.freeze_hidden:
+        model[0].requires_grad_(False)
+    return model
+
+
+def train_model(model: nn.Sequential, x: np.ndarray, y: np.ndarray,
+                config: ModelConfig) -> list[float]:
+    """Step 3, training: forward, loss, backward, update, repeated. Returns the losses."""
+    inputs = torch.as_tensor(x, dtype=torch.float32)
+    targets = torch.as_tensor(y)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimiser = torch.optim.Adam(trainable, lr=config.lr, weight_decay=config.weight_decay)
+    losses = []
+    for _ in range(config.steps):
+        loss = nn.functional.cross_entropy(model(inputs), targets)
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        losses.append(loss.item())
+    return losses
+
+
+def predictor(model: nn.Module) -> Callable[[np.ndarray], np.ndarray]:
+    """A function from inputs to predicted labels (what the test set is given)."""
+    def predict(x: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return model(torch.as_tensor(x, dtype=torch.float32)).argmax(1).numpy()
+    return predict
+
+
+def fit_and_score(config: ModelConfig, train_x: np.ndarray, train_y: np.ndarray,
+                  eval_sets: Sequence[tuple[np.ndarray, np.ndarray]], seed: int) -> list[float]:
+    """Train one model and return its accuracy on each (x, y) in ``eval_sets``."""
+    model = build_model(config, seed, train_x.shape[1])
+    train_model(model, train_x, train_y, config)
+    predict = predictor(model)
+    return [float(np.mean(predict(x) == y)) for x, y in eval_sets]
+
+
+@dataclass(frozen=True)
+class SelectionBias:
+    chosen_test: np.ndarray  # (repeats,) test accuracy of the config picked BY test accuracy
+    chosen_fresh: np.ndarray  # (repeats,) the same model's accuracy on a fresh held-out split
+    all_test: np.ndarray  # (repeats, configs) every config's test accuracy
+
+
+def selection_bias(configs: Sequence[ModelConfig], repeats: int, seed: int,
+                   fractions: tuple[float, float] = (0.3, 0.15)) -> SelectionBias:
+    """Tune on the test set, as the essay advises, and measure the optimism.
+
+    Each repeat re-splits the digits into (train, test, fresh) = ``fractions`` and the rest,
+    trains every
+    config, picks the one with the best *test* accuracy and scores it also on the fresh
+    split, which took no part in the choice.
+    """
+    x, y = load_digits_arrays()
+    chosen_test, chosen_fresh, all_test = [], [], []
+    for r in range(repeats):
+        train, test, fresh = split_indices(y, fractions, seed + 1000 * r)
+        mean, std = x[train].mean(0), np.maximum(x[train].std(0), 1.0)
+        sets = [((x[i] - mean) / std, y[i]) for i in (train, test, fresh)]
+        scores = np.array([fit_and_score(c, *sets[0], sets[1:], seed + r) for c in configs])
+        best = int(np.argmax(scores[:, 0]))
+        chosen_test.append(scores[best, 0])
+        chosen_fresh.append(scores[best, 1])
+        all_test.append(scores[:, 0])
+    return SelectionBias(np.array(chosen_test), np.array(chosen_fresh), np.array(all_test))
