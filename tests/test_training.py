@@ -1,0 +1,164 @@
+"""Training loop: Keras' split, on-device augmentation, schedules, checkpoints, exact resume."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import torch
+
+from bmlib.cnn_models import ResNetConfig, ResNetSmall, SeedCNN, SeedCNNConfig
+from bmlib.training import (TrainConfig, TrainingError, augment_batch, evaluate,
+                            keras_validation_split, learning_rate, prepare_batch, save_atomic,
+                            to_device_uint8, train)
+
+TINY = SeedCNNConfig(conv1_filters=4, conv2_filters=8, hidden_units=16)
+
+
+def _data(n: int = 96, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    images = torch.randint(0, 256, (n, 3, 32, 32), generator=g, dtype=torch.uint8)
+    labels = torch.randint(0, 10, (n,), generator=g)
+    return to_device_uint8(images, labels, torch.device("cpu"))
+
+
+def test_keras_validation_split_holds_out_the_last_part():
+    train_part, val_part = keras_validation_split(50_000, 0.2)
+    assert (train_part.start, train_part.stop) == (0, 40_000)
+    assert (val_part.start, val_part.stop) == (40_000, 50_000)
+    train_part, val_part = keras_validation_split(7, 0.2)  # floor(7 * 0.8) = 5
+    assert (train_part.stop, val_part.start) == (5, 5)
+    with pytest.raises(TrainingError, match="validation fraction"):
+        keras_validation_split(10, 1.0)
+
+
+def test_to_device_uint8_rejects_floats():
+    with pytest.raises(TrainingError, match="uint8"):
+        to_device_uint8(torch.rand(2, 3, 32, 32), torch.zeros(2), torch.device("cpu"))
+
+
+def test_prepare_batch_unit_scaling_and_channels_last():
+    images, _ = _data(4)
+    x = prepare_batch(images, TrainConfig(channels_last=True))
+    assert x.dtype == torch.float32 and x.is_contiguous(memory_format=torch.channels_last)
+    torch.testing.assert_close(x, images.float() / 255.0)
+
+
+def test_augment_batch_is_a_crop_of_the_padded_image_or_its_mirror():
+    images, _ = _data(16)
+    x = images.float()
+    g = torch.Generator().manual_seed(3)
+    out = augment_batch(x, 4, g)
+    assert out.shape == x.shape
+    padded = torch.nn.functional.pad(x, (4, 4, 4, 4), mode="reflect")
+    for i in range(16):
+        found = any(torch.equal(out[i], padded[i, :, dy:dy + 32, dx:dx + 32]) or
+                    torch.equal(out[i], padded[i, :, dy:dy + 32, dx:dx + 32].flip(2))
+                    for dy in range(9) for dx in range(9))
+        assert found, f"image {i} is not a crop of its padded source"
+    # not the identity: with 16 images some were shifted or flipped
+    assert not torch.equal(out, x)
+
+
+def test_onecycle_schedule_warms_up_then_decays_to_zero():
+    config = TrainConfig(schedule="onecycle", lr=0.4, warmup_fraction=0.25)
+    lrs = [learning_rate(s, 100, config) for s in range(100)]
+    assert max(lrs) == pytest.approx(0.4)
+    assert lrs.index(max(lrs)) == 24
+    assert lrs[-1] == pytest.approx(0.4 / 75)
+    assert all(a <= b for a, b in zip(lrs[:25], lrs[1:25]))
+    assert learning_rate(5, 100, TrainConfig(lr=1e-3)) == 1e-3
+
+
+def test_bad_config_fails_clearly():
+    with pytest.raises(TrainingError, match="optimizer"):
+        TrainConfig(optimizer="rmsprop")
+
+
+@pytest.mark.slow
+def test_training_learns_a_separable_task():
+    torch.manual_seed(0)
+    n = 64
+    labels = torch.arange(n) % 2
+    images = torch.where(labels[:, None, None, None].bool(),
+                         torch.full((n, 3, 32, 32), 200, dtype=torch.uint8),
+                         torch.full((n, 3, 32, 32), 40, dtype=torch.uint8))
+    images, labels = to_device_uint8(images, labels, torch.device("cpu"))
+    model = SeedCNN(TINY)
+    result = train(model, images, labels, TrainConfig(epochs=4, batch_size=16, lr=1e-2),
+                   val_images=images, val_labels=labels, show_progress=False)
+    assert len(result.history) == 4
+    assert result.history[-1].val_accuracy == 1.0
+    assert evaluate(model, images, labels, TrainConfig())[1] == 1.0
+
+
+class _Killed(RuntimeError):
+    pass
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("make_model,config", [
+    (lambda: SeedCNN(TINY), TrainConfig(epochs=3, batch_size=32, seed=5)),
+    (lambda: ResNetSmall(ResNetConfig(widths=(4, 8, 8), stem_width=4)),
+     TrainConfig(epochs=3, batch_size=32, optimizer="sgd", lr=0.05, schedule="onecycle",
+                 augment=True, label_smoothing=0.1, normalize="standardize", seed=7)),
+])
+def test_killed_run_resumes_to_exactly_the_same_weights(tmp_path: Path, make_model, config):
+    images, labels = _data(80)
+    val_images, val_labels = _data(16, seed=1)
+
+    torch.manual_seed(11)
+    reference = make_model()
+    train(reference, images, labels, config, val_images=val_images, val_labels=val_labels,
+          show_progress=False)
+
+    checkpoint = tmp_path / "run.pt"
+
+    def kill_after_epoch_2(record):
+        if record.epoch == 2:
+            raise _Killed("simulated kill")
+
+    torch.manual_seed(11)
+    interrupted = make_model()
+    with pytest.raises(_Killed):
+        train(interrupted, images, labels, config, val_images=val_images,
+              val_labels=val_labels, checkpoint_path=checkpoint, show_progress=False,
+              on_epoch_end=kill_after_epoch_2)
+    assert checkpoint.exists()
+    assert not list(tmp_path.glob(".*tmp*"))  # no temporary file left behind
+
+    torch.manual_seed(999)  # a fresh process would start from other random state
+    resumed_model = make_model()
+    resumed = train(resumed_model, images, labels, config, val_images=val_images,
+                    val_labels=val_labels, checkpoint_path=checkpoint, show_progress=False)
+    assert resumed.resumed_from_epoch == 2
+    assert [r.epoch for r in resumed.history] == [1, 2, 3]
+    for (name, a), (_, b) in zip(reference.state_dict().items(),
+                                 resumed_model.state_dict().items()):
+        assert torch.equal(a, b), f"{name} differs after resume"
+
+
+def test_resume_refuses_a_checkpoint_of_another_config(tmp_path: Path):
+    images, labels = _data(32)
+    checkpoint = tmp_path / "run.pt"
+    config = TrainConfig(epochs=1, batch_size=16)
+    train(SeedCNN(TINY), images, labels, config, checkpoint_path=checkpoint,
+          show_progress=False)
+    with pytest.raises(TrainingError, match="another config"):
+        train(SeedCNN(TINY), images, labels, replace(config, lr=0.1),
+              checkpoint_path=checkpoint, show_progress=False)
+
+
+def test_save_atomic_keeps_the_old_file_when_writing_fails(tmp_path: Path):
+    path = tmp_path / "ckpt.pt"
+    save_atomic({"a": torch.ones(2)}, path)
+
+    class Unpicklable:
+        def __reduce__(self):
+            raise RuntimeError("cannot pickle")
+
+    with pytest.raises(RuntimeError, match="cannot pickle"):
+        save_atomic({"a": Unpicklable()}, path)
+    assert torch.equal(torch.load(path)["a"], torch.ones(2))
+    assert [p.name for p in tmp_path.iterdir()] == ["ckpt.pt"]
