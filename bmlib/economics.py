@@ -18,6 +18,7 @@ layer norms, softmax, the optimizer update) is a few percent for the models in t
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 
 SECONDS_PER_HOUR = 3600.0
@@ -32,8 +33,8 @@ class EconomicsError(ValueError):
 
 
 def _positive(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 \
-            or math.isinf(value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0 \
+            or math.isinf(value):  # numbers.Real admits numpy scalars; NaN fails value > 0
         raise EconomicsError(f"{name}={value!r} must be a finite number > 0")
     return float(value)
 
