@@ -73,7 +73,7 @@ test: install assets
 	$(MAKE) test-browser
 
 lab: install
-	$(PY) -m jupyter lab --allow-root --ip=127.0.0.1 --notebook-dir=. chapters
+	$(PY) -m jupyter lab --allow-root --ip=127.0.0.1 --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/chapters
 
 bench: install
 	@for script in bench/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
