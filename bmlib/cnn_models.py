@@ -158,3 +158,28 @@ def measured_flops(model: nn.Module, image_size: int = 32) -> int:
     finally:
         model.train(was_training)
     return int(counter.get_total_flops())
+
+
+def layer_summary(model: nn.Module, image_size: int = 32) -> list[tuple[str, str, tuple[int, ...], int]]:
+    """Keras-style summary rows (name, layer type, output shape without batch, parameters)
+    for every leaf module, from one forward pass of a zero image."""
+    rows: list[tuple[str, str, tuple[int, ...], int]] = []
+    hooks = []
+    for name, module in model.named_modules():
+        if len(list(module.children())) == 0:
+            def hook(mod: nn.Module, _inputs: object, output: torch.Tensor,
+                     name: str = name) -> None:
+                rows.append((name, type(mod).__name__, tuple(output.shape[1:]),
+                             sum(p.numel() for p in mod.parameters(recurse=False))))
+            hooks.append(module.register_forward_hook(hook))
+    was_training = model.training
+    model.eval()
+    try:
+        device = next(model.parameters()).device
+        with torch.no_grad():
+            model(torch.zeros(1, 3, image_size, image_size, device=device))
+    finally:
+        for handle in hooks:
+            handle.remove()
+        model.train(was_training)
+    return rows

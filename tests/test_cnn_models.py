@@ -66,3 +66,42 @@ def test_resnet_shapes_and_counts():
     assert model(torch.rand(2, 3, 32, 32)).shape == (2, 10)
     assert parameter_count(model) > 0
     assert measured_flops(model) > 0
+
+
+def test_confusion_matrix_and_per_class_accuracy_match_sklearn():
+    import numpy as np
+    from sklearn.metrics import confusion_matrix as sk_confusion
+
+    from bmlib.evaluation import accuracy, confusion_matrix, per_class_accuracy
+
+    rng = np.random.default_rng(0)
+    true = rng.integers(0, 4, 200)
+    predicted = np.where(rng.random(200) < 0.7, true, rng.integers(0, 4, 200))
+    matrix = confusion_matrix(true, predicted, 4)
+    assert np.array_equal(matrix, sk_confusion(true, predicted, labels=range(4)))
+    assert accuracy(matrix) == np.mean(true == predicted)
+    recall = per_class_accuracy(matrix)
+    for k in range(4):
+        assert recall[k] == np.mean(predicted[true == k] == k)
+
+
+def test_summarize_seeds():
+    from bmlib.evaluation import summarize_seeds
+
+    summary = summarize_seeds([0.7, 0.72, 0.74])
+    assert summary.mean == pytest.approx(0.72)
+    assert summary.std == pytest.approx(0.02)
+    assert summary.half_range == pytest.approx(0.02)
+    with pytest.raises(ValueError):
+        summarize_seeds([])
+
+
+def test_layer_summary_matches_keras_shapes_and_totals():
+    from bmlib.cnn_models import layer_summary
+
+    rows = layer_summary(SeedCNN())
+    shapes = [r[2] for r in rows]
+    assert shapes[:6] == [(32, 30, 30), (32, 30, 30), (32, 15, 15), (64, 13, 13),
+                          (64, 13, 13), (64, 6, 6)]
+    assert (2304,) in shapes and shapes[-1] == (10,)
+    assert sum(r[3] for r in rows) == seed_cnn_parameter_count()
