@@ -12,6 +12,15 @@ from bmlib.toy_data import make_moons
 STEPS = 100
 
 
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Tiny tensors: on a shared 2-core machine two threads make each step ~10x slower."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def run_both(our_optimizer, torch_optimizer):
     """Train the essay's 2-3-1 network on the moons with both implementations; return the
     parameter trajectories (one row per step) and the two loss curves."""
