@@ -13,6 +13,7 @@ official page.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -31,11 +32,9 @@ from bmlib.cifar10_archive import (
     Cifar10Error,
     Cifar10Layout,
     cached_digests,
-    describe_archive,
     download_archive,
     extract_archive,
     find_archive,
-    missing_data_message,
     read_provenance,
 )
 from bmlib.paths import data_dir as default_data_dir
@@ -50,6 +49,13 @@ __all__ = [
 CLASS_NAMES: tuple[str, ...] = (
     "airplane", "automobile", "bird", "cat", "deer",
     "dog", "frog", "horse", "ship", "truck",
+)
+
+# The team's shared copy (see shared/data/README.md): not byte-identical to the official one.
+SHARED_COPY_SHA256 = "178e4685ab6df9607ee74fe401fb0a11bf19ffef01481b9856bc3975bb34b419"
+SHARED_COPY_NOTE = (
+    "shared copy, NOT the byte-official archive: test set exact; training labels, order "
+    "and batch split official, but training pixels JPEG-degraded (about 6/255 on average)"
 )
 
 
@@ -143,10 +149,40 @@ def read_folder(folder: Path, layout: Cifar10Layout, source: ArchiveInfo) -> Cif
     return Cifar10(train_images, train_labels, test_images, test_labels, class_names, source)
 
 
+def describe_archive(sha256: str, md5: str) -> tuple[bool, str]:
+    """(official, note) for an archive with these digests."""
+    if md5 == OFFICIAL_MD5:
+        return True, "official CIFAR-10 binary archive (MD5 matches the official page)"
+    if sha256 == SHARED_COPY_SHA256:
+        return False, SHARED_COPY_NOTE
+    return False, (f"unrecognised archive (MD5 {md5} is not the official "
+                   f"{OFFICIAL_MD5}); its structure was verified, its pixels were not")
+
+
+def missing_data_message(data_dir: Path, mirrors: list[Path], url: str,
+                         why: str = "") -> str:
+    """The one paragraph shown when no data is anywhere and nothing could be downloaded.
+
+    ``why`` is one sentence on why no download happened.
+    """
+    looked = ", ".join(str(m) for m in mirrors) or "none set"
+    why = f" {why}" if why else ""
+    return (
+        f"CIFAR-10 was not found.{why} Looked for the folder {data_dir / FOLDER_NAME} and "
+        f"the archive {ARCHIVE_NAME} in the data directory {data_dir} (setting "
+        f"BMLIB_DATA_DIR) and in the read-only mirror folders ({looked}; setting "
+        f"BMLIB_DATA_MIRRORS, folders separated by '{os.pathsep}'). To fix it, either copy "
+        f"{ARCHIVE_NAME} into {data_dir}, or set BMLIB_DATA_MIRRORS to a folder that holds "
+        f"it (e.g. ../shared/data), or allow the download from {url} "
+        f"(official page: {OFFICIAL_PAGE})."
+    )
+
+
 def _archive_info(archive: Path, cache_file: Path, extracted: Path) -> ArchiveInfo:
     digests = cached_digests(archive, cache_file)
     official, note = describe_archive(digests["sha256"], digests["md5"])
-    return ArchiveInfo(str(archive), digests["sha256"], official, note, str(extracted))
+    return ArchiveInfo(str(archive.resolve()), digests["sha256"], official, note,
+                       str(extracted))
 
 
 def _folder_info(folder: Path) -> ArchiveInfo:
@@ -166,13 +202,15 @@ def load_cifar10(data_dir: str | Path | None = None,
                  mirrors: Sequence[str | Path] | None = None, download: bool = True, *,
                  url: str = OFFICIAL_URL, md5: str = OFFICIAL_MD5,
                  layout: Cifar10Layout = Cifar10Layout(),
-                 timeout_s: float = 60.0) -> Cifar10:
+                 timeout_s: float = 60.0, quiet: bool = False) -> Cifar10:
     """Load CIFAR-10 (binary version), extracting or downloading it first when needed.
 
     ``data_dir`` (default ``bmlib.paths.data_dir()``) is writable: the archive is extracted
     there. ``mirrors`` (default ``bmlib.paths.mirror_dirs()``) are read-only folders
     searched for the archive. With ``download`` the archive is fetched from ``url`` and
-    checked against ``md5`` when found nowhere. Raises :class:`Cifar10Error` with a message
+    checked against ``md5`` when found nowhere (``timeout_s``: network timeout). ``quiet``
+    hides the progress bars of download and extraction. ``layout`` describes the files
+    (tests use tiny ones). Raises :class:`Cifar10Error` with a message
     saying what is wrong and how to fix it.
     """
     root = Path(data_dir) if data_dir is not None else default_data_dir()
@@ -188,14 +226,15 @@ def load_cifar10(data_dir: str | Path | None = None,
             raise Cifar10Error(missing_data_message(
                 root, mirror_list, url, "Downloading was switched off (download=False)."))
         try:
-            archive = download_archive(root, url=url, md5=md5, timeout_s=timeout_s)
+            archive = download_archive(root, url=url, md5=md5, timeout_s=timeout_s,
+                                       quiet=quiet)
         except Cifar10DownloadError as exc:
             raise Cifar10Error(missing_data_message(
                 root, mirror_list, url, f"The download from {url} failed ({exc}).")) from None
     info = _archive_info(archive, cache_file, folder)
     provenance = {"archive": str(archive.resolve()), "sha256": info.sha256,
                   "md5": cached_digests(archive, cache_file)["md5"]}
-    extract_archive(archive, root, layout, provenance)
+    extract_archive(archive, root, layout, provenance, quiet)
     return read_folder(folder, layout, info)
 
 

@@ -30,12 +30,6 @@ FOLDER_NAME = "cifar-10-batches-bin"  # the folder the archive unpacks to
 OFFICIAL_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"
 OFFICIAL_PAGE = "https://www.cs.toronto.edu/~kriz/cifar.html"
 OFFICIAL_MD5 = "c32a1d4ab5d03f1284b67883e8d87530"  # published on the official page
-# The team's shared copy (see shared/data/README.md): not byte-identical to the official one.
-SHARED_COPY_SHA256 = "178e4685ab6df9607ee74fe401fb0a11bf19ffef01481b9856bc3975bb34b419"
-SHARED_COPY_NOTE = (
-    "shared copy, NOT the byte-official archive: test set exact; training labels, order "
-    "and batch split official, but training pixels JPEG-degraded (about 6/255 on average)"
-)
 CHECKSUM_CACHE_NAME = ".bmlib-checksums.json"  # sidecar cache of archive digests
 PROVENANCE_NAME = ".bmlib-source.json"  # written inside the extracted folder
 _EXTRACT_PREFIX = ".cifar-10-extract-"
@@ -44,6 +38,7 @@ _STALE_TEMP_S = 3600.0  # temporary folders older than this are leftovers of a k
 _CHUNK_BYTES = 1 << 20
 _OPTIONAL_FILES = {"readme.html": 1 << 20}  # in the official archive; name -> max bytes
 _META_MAX_BYTES = 4096
+_MAX_MEMBERS = 64  # the real archive has 8 members; more means it is not CIFAR-10
 
 
 class Cifar10Error(RuntimeError):
@@ -152,16 +147,6 @@ def cached_digests(path: str | Path, cache_file: str | Path) -> dict[str, str]:
     return digests
 
 
-def describe_archive(sha256: str, md5: str) -> tuple[bool, str]:
-    """(official, note) for an archive with these digests."""
-    if md5 == OFFICIAL_MD5:
-        return True, "official CIFAR-10 binary archive (MD5 matches the official page)"
-    if sha256 == SHARED_COPY_SHA256:
-        return False, SHARED_COPY_NOTE
-    return False, (f"unrecognised archive (MD5 {md5} is not the official "
-                   f"{OFFICIAL_MD5}); its structure was verified, its pixels were not")
-
-
 # --------------------------------------------------------------------------- finding
 
 def find_archive(data_dir: Path, mirrors: list[Path]) -> Path | None:
@@ -173,23 +158,20 @@ def find_archive(data_dir: Path, mirrors: list[Path]) -> Path | None:
     return None
 
 
-def missing_data_message(data_dir: Path, mirrors: list[Path], url: str,
-                         why: str = "") -> str:
-    """The one paragraph shown when no data is anywhere and nothing could be downloaded.
+def writable_data_dir(data_dir: Path, needed_mb: int) -> Path:
+    """Create ``data_dir`` if needed; raise :class:`Cifar10Error` when it cannot be."""
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise Cifar10Error(_not_writable(data_dir, needed_mb, exc)) from None
+    return data_dir
 
-    ``why`` is one sentence on why no download happened.
-    """
-    looked = ", ".join(str(m) for m in mirrors) or "none set"
-    why = f" {why}" if why else ""
-    return (
-        f"CIFAR-10 was not found.{why} Looked for the folder {data_dir / FOLDER_NAME} and "
-        f"the archive {ARCHIVE_NAME} in the data directory {data_dir} (setting "
-        f"BMLIB_DATA_DIR) and in the read-only mirror folders ({looked}; setting "
-        f"BMLIB_DATA_MIRRORS, folders separated by '{os.pathsep}'). To fix it, either copy "
-        f"{ARCHIVE_NAME} into {data_dir}, or set BMLIB_DATA_MIRRORS to a folder that holds "
-        f"it (e.g. ../shared/data), or allow the download from {url} "
-        f"(official page: {OFFICIAL_PAGE})."
-    )
+
+def _not_writable(data_dir: Path, needed_mb: int, exc: OSError) -> str:
+    return (f"Cannot write into the data directory {data_dir} ({type(exc).__name__}: "
+            f"{exc.strerror or exc}). CIFAR-10 needs about {needed_mb} MB there. Point "
+            f"BMLIB_DATA_DIR at a writable folder with enough free space (read-only copies "
+            f"of the archive belong in BMLIB_DATA_MIRRORS, not in BMLIB_DATA_DIR).")
 
 
 # --------------------------------------------------------------------------- download
@@ -203,7 +185,7 @@ def _chunks(response, size: int) -> Iterator[bytes]:
 
 
 def download_archive(data_dir: Path, url: str = OFFICIAL_URL, md5: str = OFFICIAL_MD5,
-                     timeout_s: float = 60.0) -> Path:
+                     timeout_s: float = 60.0, quiet: bool = False) -> Path:
     """Download the archive into ``data_dir`` and check its MD5; return its path.
 
     The bytes are streamed to a temporary file beside the target, which is renamed into
@@ -211,9 +193,12 @@ def download_archive(data_dir: Path, url: str = OFFICIAL_URL, md5: str = OFFICIA
     Network errors raise :class:`Cifar10DownloadError` (the caller adds where to put the
     file); a wrong MD5 raises :class:`Cifar10Error`.
     """
-    data_dir.mkdir(parents=True, exist_ok=True)
+    writable_data_dir(data_dir, 175)
     target = data_dir / ARCHIVE_NAME
-    fd, tmp_name = tempfile.mkstemp(dir=data_dir, prefix=_DOWNLOAD_PREFIX, suffix=".part")
+    try:
+        fd, tmp_name = tempfile.mkstemp(dir=data_dir, prefix=_DOWNLOAD_PREFIX, suffix=".part")
+    except OSError as exc:
+        raise Cifar10Error(_not_writable(data_dir, 175, exc)) from None
     tmp = Path(tmp_name)
     digest = hashlib.md5()
     try:
@@ -222,7 +207,8 @@ def download_archive(data_dir: Path, url: str = OFFICIAL_URL, md5: str = OFFICIA
                 length = int(response.headers.get("Content-Length") or 0)
                 total = -(-length // _CHUNK_BYTES) if length else None
                 for chunk in progress(_chunks(response, _CHUNK_BYTES), total=total,
-                                      desc=f"download {ARCHIVE_NAME} (MiB)"):
+                                      desc=f"download {ARCHIVE_NAME} (MiB)",
+                                      disable=quiet):
                     out.write(chunk)
                     digest.update(chunk)
         if digest.hexdigest() != md5:
@@ -299,12 +285,20 @@ def _check_member_size(name: str, size: int, layout: Cifar10Layout, archive: Pat
         )
 
 
-def _copy_members(archive: Path, dest: Path, layout: Cifar10Layout) -> None:
+def _copy_members(archive: Path, dest: Path, layout: Cifar10Layout,
+                  quiet: bool = False) -> None:
     """Validate every member and copy the regular files' bytes into ``dest``."""
     seen: set[str] = set()
     with tarfile.open(archive, mode="r|gz") as tar:
-        for member in progress(tar, desc=f"extract {archive.name}",
-                               total=len(layout.required_files) + 1):
+        for count, member in enumerate(progress(tar, desc=f"extract {archive.name}",
+                                                total=len(layout.required_files) + 1,
+                                                disable=quiet)):
+            if count >= _MAX_MEMBERS:
+                raise Cifar10Error(
+                    f"The archive {archive} holds more than {_MAX_MEMBERS} members; the "
+                    f"CIFAR-10 binary archive holds 8, so nothing was extracted. Delete it "
+                    f"and get {ARCHIVE_NAME} again from {OFFICIAL_PAGE}."
+                )
             name = _member_name(member, archive)
             if name is None:
                 continue
@@ -319,9 +313,17 @@ def _copy_members(archive: Path, dest: Path, layout: Cifar10Layout) -> None:
             source = tar.extractfile(member)
             assert source is not None  # a regular file always has a stream
             written = 0
-            with open(dest / name, "xb") as out:
+            try:
+                out = open(dest / name, "xb")
+            except OSError as exc:
+                raise Cifar10Error(_not_writable(dest.parent.parent, 185, exc)) from None
+            with out:
                 for chunk in iter(lambda: source.read(_CHUNK_BYTES), b""):
-                    out.write(chunk)
+                    try:
+                        out.write(chunk)
+                    except OSError as exc:  # disk full: a writing problem, not the archive's
+                        raise Cifar10Error(_not_writable(dest.parent.parent, 185, exc)) \
+                            from None
                     written += len(chunk)
             if written != member.size:
                 raise EOFError(f"{name}: {written} of {member.size} bytes")
@@ -344,7 +346,7 @@ def _remove_stale_temps(data_dir: Path) -> None:
 
 
 def extract_archive(archive: Path, data_dir: Path, layout: Cifar10Layout,
-                    provenance: dict | None = None) -> Path:
+                    provenance: dict | None = None, quiet: bool = False) -> Path:
     """Extract ``archive`` into ``data_dir / FOLDER_NAME`` atomically; return that folder.
 
     Members are validated (no absolute paths, ``..``, links, devices, fifos or unexpected
@@ -352,20 +354,23 @@ def extract_archive(archive: Path, data_dir: Path, layout: Cifar10Layout,
     ``data_dir``, which is renamed into place only when everything was read. ``provenance``
     (JSON-able) is written into the folder as ``.bmlib-source.json``.
     """
-    data_dir.mkdir(parents=True, exist_ok=True)
+    writable_data_dir(data_dir, 185)
     _remove_stale_temps(data_dir)
     target = data_dir / FOLDER_NAME
-    tmp_root = Path(tempfile.mkdtemp(dir=data_dir, prefix=_EXTRACT_PREFIX))
+    try:
+        tmp_root = Path(tempfile.mkdtemp(dir=data_dir, prefix=_EXTRACT_PREFIX))
+    except OSError as exc:
+        raise Cifar10Error(_not_writable(data_dir, 185, exc)) from None
     try:
         staged = tmp_root / FOLDER_NAME
         staged.mkdir()
         try:
-            _copy_members(archive, staged, layout)
+            _copy_members(archive, staged, layout, quiet)
         except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
             raise Cifar10Error(
                 f"The archive {archive} could not be read to the end ({type(exc).__name__}: "
-                f"{exc}); it is truncated or damaged. Nothing was extracted. Delete it and "
-                f"get {ARCHIVE_NAME} again from {OFFICIAL_PAGE}."
+                f"{exc}); it is truncated, damaged or not a .tar.gz file. Nothing was "
+                f"extracted. Delete it and get {ARCHIVE_NAME} again from {OFFICIAL_PAGE}."
             ) from None
         if provenance is not None:
             record = dict(provenance)

@@ -27,6 +27,7 @@ from bmlib.cifar10 import (
     Cifar10Layout,
     load_cifar10,
     record_source,
+    SHARED_COPY_SHA256,
 )
 from bmlib.cifar10_archive import ARCHIVE_NAME, FOLDER_NAME, OFFICIAL_MD5
 from bmlib.paths import repo_root
@@ -103,6 +104,7 @@ def check_matches(data: Cifar10, files: dict[str, bytes]) -> None:
 def load(data_dir: Path, **kwargs) -> Cifar10:
     kwargs.setdefault("mirrors", [])
     kwargs.setdefault("download", False)
+    kwargs.setdefault("quiet", True)
     return load_cifar10(data_dir, layout=TINY, **kwargs)
 
 
@@ -113,10 +115,10 @@ def serve() -> Iterator:
     """``serve(payload)`` -> URL of ``payload`` on 127.0.0.1; the server stops afterwards."""
     servers: list[http.server.ThreadingHTTPServer] = []
 
-    def start(payload: bytes) -> str:
+    def start(payload: bytes, status: int = 200) -> str:
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-                self.send_response(200)
+                self.send_response(status)
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)
@@ -273,7 +275,7 @@ def test_truncated_archive_leaves_nothing(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     data_dir.mkdir()
     (data_dir / ARCHIVE_NAME).write_bytes(good[: len(good) * 2 // 3])
-    with pytest.raises(Cifar10Error, match="truncated or damaged") as err:
+    with pytest.raises(Cifar10Error, match="truncated, damaged") as err:
         load(data_dir)
     assert err.value.__cause__ is None and err.value.__suppress_context__
     assert_nothing_extracted(data_dir)
@@ -391,6 +393,91 @@ def test_no_data_and_download_fails(tmp_path: Path) -> None:
     assert not [p for p in data_dir.iterdir() if p.name.endswith(".part")]
 
 
+def test_download_http_error_gives_the_clear_message(tmp_path: Path, serve) -> None:
+    url = serve(b"not found", status=404)
+    with pytest.raises(Cifar10Error, match=r"CIFAR-10 was not found.*HTTP Error 404.*"
+                                           r"BMLIB_DATA_MIRRORS"):
+        load(tmp_path / "data", download=True, url=url, timeout_s=10)
+    assert listing(tmp_path / "data") == []
+
+
+def test_unwritable_data_dir(tmp_path: Path) -> None:
+    write_archive(tmp_path / "mirror" / ARCHIVE_NAME, make_files())
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    with pytest.raises(Cifar10Error, match=r"Cannot write into the data directory.*"
+                                           r"BMLIB_DATA_DIR"):
+        load(blocked, mirrors=[tmp_path / "mirror"])
+
+
+def test_interrupted_extraction_leaves_nothing(tmp_path: Path, monkeypatch) -> None:
+    write_archive(tmp_path / ARCHIVE_NAME, make_files())
+    real = cifar10_archive._copy_members
+
+    def interrupted(archive, dest, layout, quiet=False):
+        real(archive, dest, layout, quiet)  # every file written into the temporary folder
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cifar10_archive, "_copy_members", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        load(tmp_path)
+    assert_nothing_extracted(tmp_path)
+
+
+def test_concurrent_extraction_keeps_the_first_folder(tmp_path: Path, monkeypatch) -> None:
+    files = make_files()
+    write_archive(tmp_path / ARCHIVE_NAME, files)
+    real = cifar10_archive._copy_members
+
+    def racing(archive, dest, layout, quiet=False):
+        real(archive, dest, layout, quiet)
+        write_folder(tmp_path / FOLDER_NAME, files)  # another process finished first
+
+    monkeypatch.setattr(cifar10_archive, "_copy_members", racing)
+    check_matches(load(tmp_path), files)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".cifar-10-")]
+
+
+def test_folder_appears_by_one_rename(tmp_path: Path, monkeypatch) -> None:
+    calls: list[tuple[Path, Path]] = []
+    real = os.replace
+
+    def spy(src, dst) -> None:
+        calls.append((Path(src), Path(dst)))
+        real(src, dst)
+
+    monkeypatch.setattr(cifar10_archive.os, "replace", spy)
+    write_archive(tmp_path / ARCHIVE_NAME, make_files())
+    load(tmp_path)
+    assert [(src.parent.name[:18], dst) for src, dst in calls if dst.name == FOLDER_NAME] \
+        == [(".cifar-10-extract-", tmp_path / FOLDER_NAME)]
+
+
+def test_too_many_members(tmp_path: Path) -> None:
+    folder = tarfile.TarInfo(FOLDER_NAME)
+    folder.type = tarfile.DIRTYPE
+    write_archive(tmp_path / ARCHIVE_NAME, make_files(), extra=[(folder, None)] * 70)
+    with pytest.raises(Cifar10Error, match="more than 64 members"):
+        load(tmp_path)
+    assert_nothing_extracted(tmp_path)
+
+
+def test_not_a_tar_gz(tmp_path: Path) -> None:
+    (tmp_path / ARCHIVE_NAME).write_bytes(b"<html>Service unavailable</html>")
+    with pytest.raises(Cifar10Error, match="not a .tar.gz file"):
+        load(tmp_path)
+    assert_nothing_extracted(tmp_path)
+
+
+def test_progress_bar_only_when_not_quiet(tmp_path: Path, capsys) -> None:
+    write_archive(tmp_path / "a" / ARCHIVE_NAME, make_files())
+    write_archive(tmp_path / "b" / ARCHIVE_NAME, make_files())
+    load(tmp_path / "a", quiet=True)
+    assert capsys.readouterr().err == ""
+    load(tmp_path / "b", quiet=False)
+    assert f"extract {ARCHIVE_NAME}" in capsys.readouterr().err
+
+
 def test_no_data_and_download_off(tmp_path: Path) -> None:
     with pytest.raises(Cifar10Error, match=r"download=False.*BMLIB_DATA_MIRRORS"):
         load(tmp_path / "data")
@@ -416,6 +503,6 @@ def test_real_shared_archive(tmp_path: Path) -> None:
     assert np.bincount(data.test_labels).tolist() == [1000] * 10
     assert data.class_names == CLASS_NAMES
     assert data.source.official is False
-    assert data.source.sha256 == cifar10_archive.SHARED_COPY_SHA256
+    assert data.source.sha256 == SHARED_COPY_SHA256
     assert "NOT the byte-official" in data.source.note
     assert data.source.path == str(SHARED_ARCHIVE)
