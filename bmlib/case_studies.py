@@ -1,0 +1,283 @@
+"""Small, honest case studies: a train/validation/test protocol, baselines, metrics with error bars.
+
+The protocol every case study follows:
+
+1. one stratified split into training, validation and test parts (seeded);
+2. features standardised with the *training* part's mean and spread only;
+3. every model's settings (logistic regression's ``C``, the network's weight decay and its
+   stopping epoch) are chosen on the validation part;
+4. the test part is used once, at the end, for the reported metrics, with bootstrap
+   confidence intervals; repeating steps 1-4 over several seeds shows the split-to-split
+   spread.
+
+The baselines are the trivial one (always predict the training set's class frequencies, hence
+its majority class) and a strong simple one (L2-regularised logistic regression), against a
+small seeded PyTorch MLP.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
+import torch
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import confusion_matrix, roc_auc_score
+from sklearn.model_selection import train_test_split
+from torch import nn
+
+Metric = Callable[[np.ndarray, np.ndarray], float]
+
+
+@dataclass(frozen=True)
+class Split:
+    """Features and integer labels of the three parts of a data set."""
+
+    x_train: np.ndarray  # (n_train, d) features
+    y_train: np.ndarray  # (n_train,) labels 0..K-1
+    x_val: np.ndarray  # (n_val, d) for choosing settings
+    y_val: np.ndarray
+    x_test: np.ndarray  # (n_test, d) touched once, for the reported metrics
+    y_test: np.ndarray
+
+    @property
+    def num_classes(self) -> int:
+        return int(max(self.y_train.max(), self.y_val.max(), self.y_test.max())) + 1
+
+
+def three_way_split(features: np.ndarray, labels: np.ndarray, seed: int,
+                    val_fraction: float = 0.2, test_fraction: float = 0.2) -> Split:
+    """A stratified train/validation/test split (fractions of the whole data set)."""
+    features, labels = np.asarray(features), np.asarray(labels)
+    if features.ndim != 2 or labels.ndim != 1 or len(features) != len(labels):
+        raise ValueError(f"features {features.shape} and labels {labels.shape}: need an "
+                         "(n, d) array and n labels")
+    if not (0 < val_fraction < 1 and 0 < test_fraction < 1
+            and val_fraction + test_fraction < 1):
+        raise ValueError(f"val_fraction={val_fraction}, test_fraction={test_fraction}: each "
+                         "must be in (0, 1) and together below 1, leaving training data")
+    x_rest, x_test, y_rest, y_test = train_test_split(
+        features, labels, test_size=test_fraction, stratify=labels, random_state=seed)
+    x_train, x_val, y_train, y_val = train_test_split(
+        x_rest, y_rest, test_size=val_fraction / (1 - test_fraction), stratify=y_rest,
+        random_state=seed + 1)
+    return Split(x_train, y_train, x_val, y_val, x_test, y_test)
+
+
+def standardise(split: Split) -> Split:
+    """Scale every part with the training part's mean and standard deviation."""
+    mean = split.x_train.mean(axis=0)
+    std = split.x_train.std(axis=0)
+    std = np.where(std > 0, std, 1.0)  # constant features (e.g. blank digit pixels) stay 0
+
+    def scale(x: np.ndarray) -> np.ndarray:
+        return (x - mean) / std
+
+    return Split(scale(split.x_train), split.y_train, scale(split.x_val), split.y_val,
+                 scale(split.x_test), split.y_test)
+
+
+@dataclass(frozen=True)
+class Fitted:
+    """A model's chosen setting and its predicted class probabilities."""
+
+    name: str  # model name for tables
+    setting: str  # the setting chosen on the validation part, e.g. "C=1"
+    val_log_loss: float  # validation log-loss of the chosen setting (nats)
+    proba_val: np.ndarray  # (n_val, K) predicted probabilities
+    proba_test: np.ndarray  # (n_test, K)
+
+
+def log_loss(labels: np.ndarray, proba: np.ndarray) -> float:
+    """Mean negative log-likelihood of the true class (nats), probabilities clipped at 1e-15."""
+    picked = np.clip(proba[np.arange(len(labels)), labels], 1e-15, 1.0)
+    return float(-np.mean(np.log(picked)))
+
+
+def accuracy(labels: np.ndarray, proba: np.ndarray) -> float:
+    """Fraction of examples whose most probable class is the true class."""
+    return float(np.mean(proba.argmax(axis=1) == labels))
+
+
+def brier(labels: np.ndarray, proba: np.ndarray) -> float:
+    """Mean over examples of the squared distance between ``proba`` and the one-hot label."""
+    onehot = np.eye(proba.shape[1])[labels]
+    return float(np.mean(np.sum((proba - onehot) ** 2, axis=1)))
+
+
+def auc(labels: np.ndarray, proba: np.ndarray) -> float:
+    """Binary ROC AUC with class 1 as the positive score."""
+    return float(roc_auc_score(labels, proba[:, 1]))
+
+
+METRICS: dict[str, Metric] = {"accuracy": accuracy, "log_loss": log_loss, "brier": brier,
+                              "auc": auc}
+
+
+def fit_majority(split: Split) -> Fitted:
+    """Predict the training set's class frequencies for everyone (argmax: majority class)."""
+    prior = np.bincount(split.y_train, minlength=split.num_classes) / len(split.y_train)
+    proba_val = np.tile(prior, (len(split.y_val), 1))
+    return Fitted("majority class", "class frequencies", log_loss(split.y_val, proba_val),
+                  proba_val, np.tile(prior, (len(split.y_test), 1)))
+
+
+def fit_logistic(split: Split, c_grid: Sequence[float] = (0.01, 0.1, 1.0, 10.0),
+                 seed: int = 0) -> Fitted:
+    """L2 logistic regression; ``C`` (inverse penalty) chosen by validation log-loss."""
+    best: Fitted | None = None
+    for c in c_grid:
+        model = LogisticRegression(C=c, max_iter=5000, random_state=seed)
+        model.fit(split.x_train, split.y_train)
+        proba_val = model.predict_proba(split.x_val)
+        loss = log_loss(split.y_val, proba_val)
+        if best is None or loss < best.val_log_loss:
+            best = Fitted("logistic regression", f"C={c:g}", loss, proba_val,
+                          model.predict_proba(split.x_test))
+    assert best is not None, "c_grid is empty"
+    return best
+
+
+@dataclass(frozen=True)
+class MLPConfig:
+    """The small network and how it is trained (full batch, float64, Adam)."""
+
+    hidden: int = 32  # hidden units of the one-hidden-layer ReLU network
+    max_epochs: int = 400  # full-batch Adam steps at most
+    lr: float = 0.01  # Adam learning rate
+    weight_decays: tuple[float, ...] = (0.0, 1e-3, 1e-2)  # L2 penalties tried on validation
+    patience: int = 40  # steps without a better validation loss before stopping
+
+
+def _predict(model: nn.Module, x: np.ndarray) -> np.ndarray:
+    with torch.no_grad():
+        return torch.softmax(model(torch.from_numpy(x)), dim=1).numpy()
+
+
+def train_mlp(split: Split, config: MLPConfig, weight_decay: float, seed: int
+              ) -> tuple[nn.Module, int, float]:
+    """Train one network; return it at its best validation epoch, that epoch and its loss."""
+    torch.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(split.x_train.shape[1], config.hidden), nn.ReLU(),
+                          nn.Linear(config.hidden, split.num_classes)).double()
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=weight_decay)
+    x, y = torch.from_numpy(split.x_train), torch.from_numpy(split.y_train).long()
+    x_val, y_val = torch.from_numpy(split.x_val), torch.from_numpy(split.y_val).long()
+    best_loss, best_epoch = float("inf"), 0
+    best_state = {k: v.clone() for k, v in model.state_dict().items()}
+    for epoch in range(1, config.max_epochs + 1):
+        optimizer.zero_grad()
+        nn.functional.cross_entropy(model(x), y).backward()
+        optimizer.step()
+        with torch.no_grad():
+            val_loss = nn.functional.cross_entropy(model(x_val), y_val).item()
+        if val_loss < best_loss:
+            best_loss, best_epoch = val_loss, epoch
+            best_state = {k: v.clone() for k, v in model.state_dict().items()}
+        elif epoch - best_epoch >= config.patience:
+            break
+    model.load_state_dict(best_state)
+    return model, best_epoch, best_loss
+
+
+def fit_mlp(split: Split, config: MLPConfig = MLPConfig(), seed: int = 0) -> Fitted:
+    """The MLP with weight decay and stopping epoch chosen by validation log-loss."""
+    best: tuple[float, nn.Module, str] | None = None
+    for decay in config.weight_decays:
+        model, epoch, loss = train_mlp(split, config, decay, seed)
+        if best is None or loss < best[0]:
+            best = (loss, model, f"weight decay {decay:g}, {epoch} epochs")
+    assert best is not None, "config.weight_decays is empty"
+    loss, model, setting = best
+    return Fitted("MLP (PyTorch)", setting, loss, _predict(model, split.x_val),
+                  _predict(model, split.x_test))
+
+
+def fit_all(split: Split, mlp_config: MLPConfig = MLPConfig(), seed: int = 0
+            ) -> list[Fitted]:
+    """Majority class, logistic regression and the MLP on one split."""
+    return [fit_majority(split), fit_logistic(split, seed=seed),
+            fit_mlp(split, mlp_config, seed)]
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A point estimate and its bootstrap percentile interval."""
+
+    point: float  # the metric on the full test part
+    low: float  # lower end of the interval
+    high: float  # upper end
+
+    def __str__(self) -> str:
+        return f"{self.point:.3f} [{self.low:.3f}, {self.high:.3f}]"
+
+
+def bootstrap_indices(n: int, n_boot: int, seed: int) -> np.ndarray:
+    """``n_boot`` resamples (with replacement) of ``n`` test indices, seeded."""
+    if n < 2 or n_boot < 1:
+        raise ValueError(f"need n >= 2 examples and n_boot >= 1, got n={n}, n_boot={n_boot}")
+    return np.random.default_rng(seed).integers(0, n, size=(n_boot, n))
+
+
+def bootstrap_interval(labels: np.ndarray, proba: np.ndarray, metric: Metric,
+                       resamples: np.ndarray, level: float = 0.95) -> Interval:
+    """Percentile bootstrap interval of ``metric`` over the given test resamples."""
+    values = np.array([metric(labels[idx], proba[idx]) for idx in resamples
+                       if len(np.unique(labels[idx])) > 1])  # AUC needs both classes
+    tail = (1 - level) / 2 * 100
+    return Interval(metric(labels, proba), float(np.percentile(values, tail)),
+                    float(np.percentile(values, 100 - tail)))
+
+
+def bootstrap_difference(labels: np.ndarray, proba_a: np.ndarray, proba_b: np.ndarray,
+                         metric: Metric, resamples: np.ndarray, level: float = 0.95
+                         ) -> Interval:
+    """Paired bootstrap interval of metric(a) - metric(b) on the same resampled examples."""
+    diffs = np.array([metric(labels[i], proba_a[i]) - metric(labels[i], proba_b[i])
+                      for i in resamples if len(np.unique(labels[i])) > 1])
+    tail = (1 - level) / 2 * 100
+    return Interval(metric(labels, proba_a) - metric(labels, proba_b),
+                    float(np.percentile(diffs, tail)), float(np.percentile(diffs, 100 - tail)))
+
+
+def sensitivity_specificity(labels: np.ndarray, proba: np.ndarray, positive: int,
+                            threshold: float = 0.5) -> tuple[float, float]:
+    """(true-positive rate, true-negative rate) when P(positive) >= threshold flags a case."""
+    flagged = proba[:, positive] >= threshold
+    is_positive = labels == positive
+    return (float(np.mean(flagged[is_positive])), float(np.mean(~flagged[~is_positive])))
+
+
+def reliability(labels: np.ndarray, proba: np.ndarray, positive: int, bins: int = 5
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Calibration table: per equal-width bin of P(positive), its mean predicted
+    probability, the observed frequency of the positive class, and the count (empty bins
+    dropped)."""
+    p = proba[:, positive]
+    which = np.minimum((p * bins).astype(int), bins - 1)
+    kept = [b for b in range(bins) if np.any(which == b)]
+    mean_p = np.array([p[which == b].mean() for b in kept])
+    observed = np.array([np.mean(labels[which == b] == positive) for b in kept])
+    counts = np.array([np.sum(which == b) for b in kept])
+    return mean_p, observed, counts
+
+
+def confusion(labels: np.ndarray, proba: np.ndarray, num_classes: int) -> np.ndarray:
+    """Counts: row = true class, column = predicted (most probable) class."""
+    return confusion_matrix(labels, proba.argmax(axis=1), labels=list(range(num_classes)))
+
+
+def repeated_splits(features: np.ndarray, labels: np.ndarray, seeds: Sequence[int],
+                    metrics: Mapping[str, Metric], mlp_config: MLPConfig = MLPConfig()
+                    ) -> dict[str, dict[str, np.ndarray]]:
+    """Run the whole protocol once per seed; model -> metric -> per-seed test values."""
+    table: dict[str, dict[str, list[float]]] = {}
+    for seed in seeds:
+        split = standardise(three_way_split(features, labels, seed))
+        for fitted in fit_all(split, mlp_config, seed):
+            row = table.setdefault(fitted.name, {name: [] for name in metrics})
+            for name, metric in metrics.items():
+                row[name].append(metric(split.y_test, fitted.proba_test))
+    return {model: {m: np.array(v) for m, v in row.items()} for model, row in table.items()}
+
