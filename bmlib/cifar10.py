@@ -57,6 +57,17 @@ SHARED_COPY_NOTE = (
     "shared copy, NOT the byte-official archive: test set exact; training labels, order "
     "and batch split official, but training pixels JPEG-degraded (about 6/255 on average)"
 )
+# SHA-256 of the shared copy's unpacked files (shared/data/README.md): recognises a folder
+# unpacked by hand, without the record this loader writes when it extracts.
+SHARED_COPY_FILES_SHA256 = {
+    "data_batch_1.bin": "8da035fc1631e8ce5f25904206b8993b0f3ad02a504c0584d662e806fd76c12b",
+    "data_batch_2.bin": "106eeaad9f1fa7a999292fdafe68ee909080f58aee038a76994035aedf40ba26",
+    "data_batch_3.bin": "99cb88ba00fca88bf28c517a74307b6b78a346c6ea747a561cb8e660c787d5cb",
+    "data_batch_4.bin": "76b482bc3bb79c0370e48ea71bb6e4f567a3770d224dc09a9ddc8cfa2369f294",
+    "data_batch_5.bin": "490f5ead4f04a3eb71d5898eb551e0d8d2c592feb778fb9b109a006b3f231495",
+    "test_batch.bin": "8e2eb146ae340b09e24670f29cabc6326dba54da8789dab6768acf480273f65b",
+    "batches.meta.txt": "2ce042b1e0b48db4bb214408e6414ba18b2731c24af244f2d6c112fddf31af00",
+}
 
 
 @dataclass(frozen=True)
@@ -185,12 +196,25 @@ def _archive_info(archive: Path, cache_file: Path, extracted: Path) -> ArchiveIn
                        str(extracted))
 
 
-def _folder_info(folder: Path) -> ArchiveInfo:
+def _unpacked_by_hand_info(folder: Path, layout: Cifar10Layout,
+                           cache_file: Path) -> ArchiveInfo:
+    """Provenance of a folder without the loader's record: compare per-file SHA-256s."""
+    note = ("extracted folder found without a record of its archive; cannot tell whether "
+            "it is the official data")
+    sizes_ok = all((folder / n).is_file() for n in layout.required_files) and all(
+        (folder / n).stat().st_size == layout.file_bytes for n in layout.bin_files)
+    if sizes_ok:  # (a broken folder is reported by read_folder with a clear message)
+        hashes = {n: cached_digests(folder / n, cache_file)["sha256"]
+                  for n in layout.required_files}
+        if hashes == SHARED_COPY_FILES_SHA256:
+            note = SHARED_COPY_NOTE + " (recognised by the SHA-256 of its unpacked files)"
+    return ArchiveInfo(None, None, False, note, str(folder))
+
+
+def _folder_info(folder: Path, layout: Cifar10Layout, cache_file: Path) -> ArchiveInfo:
     record = read_provenance(folder)
     if record is None:
-        return ArchiveInfo(None, None, False,
-                           "extracted folder found without a record of its archive; "
-                           "cannot tell whether it is the official data", str(folder))
+        return _unpacked_by_hand_info(folder, layout, cache_file)
     sha256, md5 = record.get("sha256"), record.get("md5")
     official, note = describe_archive(str(sha256), str(md5))
     path = record.get("archive")
@@ -213,13 +237,14 @@ def load_cifar10(data_dir: str | Path | None = None,
     (tests use tiny ones). Raises :class:`Cifar10Error` with a message
     saying what is wrong and how to fix it.
     """
-    root = Path(data_dir) if data_dir is not None else default_data_dir()
-    mirror_list = ([Path(m) for m in mirrors] if mirrors is not None
+    root = Path(data_dir).expanduser().resolve() if data_dir is not None \
+        else default_data_dir()
+    mirror_list = ([Path(m).expanduser().resolve() for m in mirrors] if mirrors is not None
                    else default_mirror_dirs())
     cache_file = root / CHECKSUM_CACHE_NAME
     folder = root / FOLDER_NAME
     if folder.is_dir():
-        return read_folder(folder, layout, _folder_info(folder))
+        return read_folder(folder, layout, _folder_info(folder, layout, cache_file))
     archive = find_archive(root, mirror_list)
     if archive is None:
         if not download:

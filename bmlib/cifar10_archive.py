@@ -194,6 +194,7 @@ def download_archive(data_dir: Path, url: str = OFFICIAL_URL, md5: str = OFFICIA
     file); a wrong MD5 raises :class:`Cifar10Error`.
     """
     writable_data_dir(data_dir, 175)
+    remove_stale_temps(data_dir)
     target = data_dir / ARCHIVE_NAME
     try:
         fd, tmp_name = tempfile.mkstemp(dir=data_dir, prefix=_DOWNLOAD_PREFIX, suffix=".part")
@@ -335,14 +336,19 @@ def _copy_members(archive: Path, dest: Path, layout: Cifar10Layout,
         )
 
 
-def _remove_stale_temps(data_dir: Path) -> None:
+def remove_stale_temps(data_dir: Path) -> None:
+    """Remove temporary folders/files that a killed run left (untouched for an hour)."""
     now = time.time()
-    for leftover in data_dir.glob(f"{_EXTRACT_PREFIX}*"):
-        try:
-            if now - leftover.stat().st_mtime > _STALE_TEMP_S:
-                shutil.rmtree(leftover, ignore_errors=True)
-        except OSError:
-            pass
+    for pattern in (f"{_EXTRACT_PREFIX}*", f"{_DOWNLOAD_PREFIX}*.part"):
+        for leftover in data_dir.glob(pattern):
+            try:
+                if now - leftover.stat().st_mtime > _STALE_TEMP_S:
+                    if leftover.is_dir():
+                        shutil.rmtree(leftover, ignore_errors=True)
+                    else:
+                        leftover.unlink()
+            except OSError:
+                pass
 
 
 def extract_archive(archive: Path, data_dir: Path, layout: Cifar10Layout,
@@ -355,7 +361,7 @@ def extract_archive(archive: Path, data_dir: Path, layout: Cifar10Layout,
     (JSON-able) is written into the folder as ``.bmlib-source.json``.
     """
     writable_data_dir(data_dir, 185)
-    _remove_stale_temps(data_dir)
+    remove_stale_temps(data_dir)
     target = data_dir / FOLDER_NAME
     try:
         tmp_root = Path(tempfile.mkdtemp(dir=data_dir, prefix=_EXTRACT_PREFIX))

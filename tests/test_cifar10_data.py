@@ -18,6 +18,7 @@ from typing import Iterator
 import numpy as np
 import pytest
 
+from bmlib import cifar10 as cifar10_module
 from bmlib import cifar10_archive
 from bmlib.cifar10 import (
     CLASS_NAMES,
@@ -172,6 +173,31 @@ def test_extracted_folder_preferred_over_archive(tmp_path: Path) -> None:
     check_matches(data, in_folder)
     assert data.source.path is None and data.source.sha256 is None
     assert "without a record" in data.source.note
+
+
+def test_folder_unpacked_by_hand_recognised_by_file_hashes(tmp_path: Path,
+                                                          monkeypatch) -> None:
+    files = make_files()
+    write_folder(tmp_path / FOLDER_NAME, files)
+    hashes = {name: hashlib.sha256(payload).hexdigest() for name, payload in files.items()}
+    monkeypatch.setattr(cifar10_module, "SHARED_COPY_FILES_SHA256", hashes)
+    data = load(tmp_path)
+    assert "NOT the byte-official" in data.source.note and data.source.official is False
+    (tmp_path / FOLDER_NAME / TINY.meta_file).write_bytes(META + b"\n")
+    assert "cannot tell" in load(tmp_path).source.note
+
+
+def test_stale_temporaries_removed_fresh_ones_kept(tmp_path: Path) -> None:
+    old_dir = tmp_path / ".cifar-10-extract-old"
+    old_dir.mkdir()
+    old_part = tmp_path / ".cifar-10-download-old.part"
+    old_part.write_bytes(b"x")
+    fresh = tmp_path / ".cifar-10-extract-fresh"
+    fresh.mkdir()
+    for stale in (old_dir, old_part):
+        os.utime(stale, (0, 0))
+    cifar10_archive.remove_stale_temps(tmp_path)
+    assert not old_dir.exists() and not old_part.exists() and fresh.is_dir()
 
 
 def test_mirror_archive_found_and_mirror_left_untouched(tmp_path: Path) -> None:
