@@ -203,29 +203,46 @@ def fit_and_score(config: ModelConfig, train_x: np.ndarray, train_y: np.ndarray,
 
 @dataclass(frozen=True)
 class SelectionBias:
-    chosen_test: np.ndarray  # (repeats,) test accuracy of the config picked BY test accuracy
-    chosen_fresh: np.ndarray  # (repeats,) the same model's accuracy on a fresh held-out split
-    all_test: np.ndarray  # (repeats, configs) every config's test accuracy
+    """Accuracies of the configuration chosen in each random partition of the held-out pool."""
+
+    by_test_on_test: np.ndarray  # (repeats,) chosen by test accuracy: its test accuracy
+    by_test_on_fresh: np.ndarray  # (repeats,) the same model on the untouched fresh part
+    by_val_on_test: np.ndarray  # (repeats,) chosen by validation accuracy: its test accuracy
+    by_val_on_fresh: np.ndarray  # (repeats,) the same model on the fresh part
+    pool_accuracy: np.ndarray  # (configs,) each config's accuracy on the whole held-out pool
 
 
 def selection_bias(configs: Sequence[ModelConfig], repeats: int, seed: int,
-                   fractions: tuple[float, float] = (0.3, 0.15)) -> SelectionBias:
+                   train_fraction: float = 0.3, eval_size: int = 180) -> SelectionBias:
     """Tune on the test set, as the essay advises, and measure the optimism.
 
-    Each repeat re-splits the digits into (train, test, fresh) = ``fractions`` and the rest,
-    trains every
-    config, picks the one with the best *test* accuracy and scores it also on the fresh
-    split, which took no part in the choice.
+    Every config is trained once on a stratified ``train_fraction`` of the digits. The other
+    images form a held-out pool; each repeat partitions it at random into a validation part
+    and a test part of ``eval_size`` images each, and a fresh part (the rest) that takes no
+    part in any choice. Choosing by test accuracy and reporting that test accuracy is
+    optimistic; choosing by validation accuracy and reporting test accuracy is not.
     """
+    if repeats < 1:
+        raise ValueError(f"repeats={repeats} must be at least 1")
     x, y = load_digits_arrays()
-    chosen_test, chosen_fresh, all_test = [], [], []
-    for r in range(repeats):
-        train, test, fresh = split_indices(y, fractions, seed + 1000 * r)
-        mean, std = x[train].mean(0), np.maximum(x[train].std(0), 1.0)
-        sets = [((x[i] - mean) / std, y[i]) for i in (train, test, fresh)]
-        scores = np.array([fit_and_score(c, *sets[0], sets[1:], seed + r) for c in configs])
-        best = int(np.argmax(scores[:, 0]))
-        chosen_test.append(scores[best, 0])
-        chosen_fresh.append(scores[best, 1])
-        all_test.append(scores[:, 0])
-    return SelectionBias(np.array(chosen_test), np.array(chosen_fresh), np.array(all_test))
+    train, pool = split_indices(y, [train_fraction], seed)
+    if 2 * eval_size >= len(pool):
+        raise ValueError(f"eval_size={eval_size} leaves no fresh images in a pool of {len(pool)}")
+    mean, std = x[train].mean(0), np.maximum(x[train].std(0), 1.0)
+    train_x, pool_x = (x[train] - mean) / std, (x[pool] - mean) / std
+    correct = []
+    for config in configs:
+        model = build_model(config, seed, x.shape[1])
+        train_model(model, train_x, y[train], config)
+        correct.append(predictor(model)(pool_x) == y[pool])
+    correct = np.array(correct, dtype=np.float64)  # (configs, pool)
+    rng = np.random.default_rng(seed + 1)
+    rows = []
+    for _ in range(repeats):
+        order = rng.permutation(len(pool))
+        val, test, fresh = order[:eval_size], order[eval_size:2 * eval_size], order[2 * eval_size:]
+        val_acc, test_acc, fresh_acc = (correct[:, part].mean(axis=1) for part in (val, test, fresh))
+        by_test, by_val = int(np.argmax(test_acc)), int(np.argmax(val_acc))
+        rows.append((test_acc[by_test], fresh_acc[by_test], test_acc[by_val], fresh_acc[by_val]))
+    columns = np.array(rows).T
+    return SelectionBias(*columns, correct.mean(axis=1))

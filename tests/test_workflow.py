@@ -92,8 +92,11 @@ def test_frozen_hidden_layer_stays_fixed():
 
 
 def test_selection_bias_bookkeeping():
-    configs = [ModelConfig(hidden=0, steps=10, lr=lr) for lr in (1e-3, 1e-2)]
-    result = selection_bias(configs, repeats=2, seed=0)
-    assert result.all_test.shape == (2, 2)
-    np.testing.assert_array_equal(result.chosen_test, result.all_test.max(axis=1))
+    configs = [ModelConfig(hidden=0, steps=5, lr=lr) for lr in (1e-3, 1e-2, 3e-2)]
+    result = selection_bias(configs, repeats=50, seed=0)
+    assert result.by_test_on_test.shape == (50,) and result.pool_accuracy.shape == (3,)
+    # choosing by test can only raise the reported test score relative to choosing by val
+    assert np.all(result.by_test_on_test >= result.by_val_on_test)
+    with pytest.raises(ValueError, match="eval_size"):
+        selection_bias(configs, repeats=1, seed=0, eval_size=700)
     assert fit_and_score(configs[0], np.zeros((10, 64)), np.arange(10), [], seed=0) == []
