@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
@@ -39,6 +39,9 @@ from bmlib.cifar10_archive import (
 )
 from bmlib.paths import data_dir as default_data_dir
 from bmlib.paths import mirror_dirs as default_mirror_dirs
+
+if TYPE_CHECKING:  # runcard imports torch; the loader itself needs only NumPy
+    from bmlib.runcard import RunRecorder
 
 __all__ = [
     "ArchiveInfo", "CLASS_NAMES", "Cifar10", "Cifar10Error", "Cifar10Layout",
@@ -70,9 +73,10 @@ SHARED_COPY_FILES_SHA256 = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Cifar10:
-    """The whole data set, channel-planar uint8 images and int64 labels."""
+    """The whole data set, channel-planar uint8 images and int64 labels (each array owns
+    its memory: no view keeps the label bytes or a second copy alive)."""
 
     train_images: np.ndarray  # uint8, (50000, 3, 32, 32): N, channel (R,G,B), row, column
     train_labels: np.ndarray  # int64, (50000,), values 0..9
@@ -263,7 +267,7 @@ def load_cifar10(data_dir: str | Path | None = None,
     return read_folder(folder, layout, info)
 
 
-def record_source(run, data: Cifar10) -> None:
+def record_source(run: "RunRecorder", data: Cifar10) -> None:
     """Record the data's archive (or, without one, each extracted file) on a run card.
 
     ``run`` is a :class:`bmlib.runcard.RunRecorder`; the archive's cached SHA-256 is passed

@@ -94,7 +94,8 @@ def check_matches(data: Cifar10, files: dict[str, bytes]) -> None:
     assert data.train_images.shape == (100, 3, 32, 32)
     assert data.train_images.dtype == np.uint8 and data.train_labels.dtype == np.int64
     assert data.test_images.shape == (20, 3, 32, 32) and data.test_labels.shape == (20,)
-    assert data.train_images.flags["C_CONTIGUOUS"]
+    assert data.train_images.flags["C_CONTIGUOUS"] and data.train_images.base is None
+    assert data.test_images.base is None and data.train_labels.base is None
     np.testing.assert_array_equal(data.train_images, train_x)
     np.testing.assert_array_equal(data.train_labels, train_y)
     np.testing.assert_array_equal(data.test_images, test_x)
@@ -279,6 +280,15 @@ def test_record_source_on_run_card(tmp_path: Path) -> None:
     (record,) = run.finish().data_files
     assert record.sha256 == data.source.sha256
     assert record.note == data.source.note
+
+
+def test_record_source_without_archive_records_each_file(tmp_path: Path) -> None:
+    files = make_files()
+    write_folder(tmp_path / FOLDER_NAME, files)
+    run = RunRecorder("cifar10_test", {"SEED": 0})
+    record_source(run, load(tmp_path))
+    records = {Path(r.path).name: r.sha256 for r in run.finish().data_files}
+    assert records == {n: hashlib.sha256(b).hexdigest() for n, b in files.items()}
 
 
 def test_real_layout_sizes() -> None:
