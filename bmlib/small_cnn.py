@@ -83,8 +83,8 @@ def to_float(images_u8: torch.Tensor) -> torch.Tensor:
     if images_u8.dtype != torch.uint8 or images_u8.ndim != 4 or images_u8.shape[1] != 3:
         raise SmallCNNError(f"images must be uint8 (N, 3, H, W); got {images_u8.dtype} "
                             f"{tuple(images_u8.shape)}")
-    mean = torch.tensor(PIXEL_MEAN).view(1, 3, 1, 1)
-    std = torch.tensor(PIXEL_STD).view(1, 3, 1, 1)
+    mean = torch.tensor(PIXEL_MEAN, device=images_u8.device).view(1, 3, 1, 1)
+    std = torch.tensor(PIXEL_STD, device=images_u8.device).view(1, 3, 1, 1)
     return (images_u8.float() / 255.0 - mean) / std
 
 
@@ -117,60 +117,68 @@ class FitResult:
     eval_loss: list[float] = field(default_factory=list)  # loss on the eval set after each epoch
     eval_accuracy: list[float] = field(default_factory=list)  # accuracy after each epoch
     steps: int = 0  # optimizer steps taken
+    best_epoch: int = 0  # 1-based epoch whose weights the model holds (keep_best), else last
 
 
 def per_example_losses(model: nn.Module, images_u8: torch.Tensor, labels: torch.Tensor,
                        batch_size: int = 500) -> torch.Tensor:
-    """Cross-entropy of each example (eval mode, no gradients), float32 ``(N,)``."""
+    """Cross-entropy of each example (eval mode, no gradients), float32 ``(N,)`` on the CPU."""
     model.eval()
+    device = next(model.parameters()).device
     out = []
     with torch.no_grad():
         for start in range(0, images_u8.shape[0], batch_size):
-            logits = model(to_float(images_u8[start:start + batch_size]))
-            out.append(F.cross_entropy(logits, labels[start:start + batch_size],
-                                       reduction="none"))
+            logits = model(to_float(images_u8[start:start + batch_size].to(device)))
+            out.append(F.cross_entropy(logits, labels[start:start + batch_size].to(device),
+                                       reduction="none").cpu())
     return torch.cat(out)
 
 
 def predict(model: nn.Module, images_u8: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
-    """Predicted class of each image (eval mode), int64 ``(N,)``."""
+    """Predicted class of each image (eval mode), int64 ``(N,)`` on the CPU."""
     model.eval()
+    device = next(model.parameters()).device
     with torch.no_grad():
-        return torch.cat([model(to_float(images_u8[s:s + batch_size])).argmax(1)
+        return torch.cat([model(to_float(images_u8[s:s + batch_size].to(device))).argmax(1).cpu()
                           for s in range(0, images_u8.shape[0], batch_size)])
 
 
 def fit(model_config: SmallCNNConfig, train_images: np.ndarray | torch.Tensor,
         train_labels: np.ndarray | torch.Tensor, config: FitConfig, *,
         eval_images: np.ndarray | torch.Tensor | None = None,
-        eval_labels: np.ndarray | torch.Tensor | None = None) -> FitResult:
-    """Build a :class:`SmallCNN` seeded by ``config.seed`` and train it on CPU tensors.
+        eval_labels: np.ndarray | torch.Tensor | None = None, keep_best: bool = False,
+        device: str | torch.device = "cpu") -> FitResult:
+    """Build a :class:`SmallCNN` seeded by ``config.seed`` and train it on ``device``.
 
-    After every epoch the model is evaluated on ``eval_images`` when given. Same seed, same
-    data and same thread count give the same weights bit for bit.
+    After every epoch the model is evaluated on ``eval_images`` when given; with
+    ``keep_best`` the weights of the epoch with the lowest evaluation loss are restored at
+    the end (early stopping). Same seed, data, device and thread count give the same
+    weights bit for bit on CPU.
     """
-    images = torch.as_tensor(train_images)
-    labels = torch.as_tensor(train_labels).long()
+    device = torch.device(device)
+    images = torch.as_tensor(train_images).to(device)
+    labels = torch.as_tensor(train_labels).long().to(device)
     if images.shape[0] == 0 or labels.shape != (images.shape[0],):
         raise SmallCNNError(f"need N >= 1 images and N labels; got images "
                             f"{tuple(images.shape)} and labels {tuple(labels.shape)}")
     torch.manual_seed(config.seed)
-    model = SmallCNN(model_config)
+    model = SmallCNN(model_config).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr,
                                   weight_decay=config.weight_decay)
     generator = torch.Generator().manual_seed(config.seed)
     result = FitResult(model=model)
     n = images.shape[0]
+    best_state: dict[str, torch.Tensor] | None = None
     steps_per_epoch = math.ceil(n / config.batch_size)
     for _ in range(config.epochs):
         model.train()
-        order = torch.randperm(n, generator=generator)
+        order = torch.randperm(n, generator=generator).to(device)
         loss_sum = 0.0
         for index in range(steps_per_epoch):
             batch = order[index * config.batch_size:(index + 1) * config.batch_size]
             x = to_float(images[batch])
             if config.augment:
-                flip = torch.rand(x.shape[0], generator=generator) < 0.5
+                flip = (torch.rand(x.shape[0], generator=generator) < 0.5).to(device)
                 x = torch.where(flip[:, None, None, None], x.flip(3), x)
             loss = F.cross_entropy(model(x), labels[batch])
             optimizer.zero_grad(set_to_none=True)
@@ -184,6 +192,13 @@ def fit(model_config: SmallCNNConfig, train_images: np.ndarray | torch.Tensor,
             losses = per_example_losses(model, ev_x, ev_y)
             result.eval_loss.append(losses.mean().item())
             result.eval_accuracy.append((predict(model, ev_x) == ev_y).float().mean().item())
+            if keep_best and result.eval_loss[-1] <= min(result.eval_loss):
+                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                result.best_epoch = len(result.eval_loss)
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    else:
+        result.best_epoch = config.epochs
     model.eval()
     return result
 

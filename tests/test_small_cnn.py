@@ -45,6 +45,18 @@ def test_fit_is_deterministic_and_learns() -> None:
     assert losses.shape == (100,) and losses.mean().item() == pytest.approx(first.eval_loss[-1])
 
 
+def test_keep_best_restores_the_best_epoch() -> None:
+    images, labels = _toy_data()
+    held_images, held_labels = images[:40], torch.roll(labels[:40], 1)  # unlearnable: loss rises
+    result = fit(SmallCNNConfig(width=4), images, labels,
+                 FitConfig(epochs=4, batch_size=32, lr=5e-3, seed=1),
+                 eval_images=held_images, eval_labels=held_labels, keep_best=True)
+    best = int(np.argmin(result.eval_loss))
+    assert result.best_epoch == best + 1
+    restored = per_example_losses(result.model, held_images, held_labels).mean().item()
+    assert restored == pytest.approx(result.eval_loss[best], rel=1e-6)
+
+
 def test_stratified_subset_and_errors() -> None:
     labels = np.repeat(np.arange(10), 50)
     chosen = stratified_subset(labels, 105, seed=0)
