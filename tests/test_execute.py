@@ -1,0 +1,27 @@
+"""tools.execute: fresh-kernel execution in place, and the execution cache key."""
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from bmlib.notebooks import code_hash, library_files
+from tools.execute import execute_in_place
+
+pytestmark = pytest.mark.slow
+
+
+def test_execute_in_place_runs_top_to_bottom_and_records_the_key(tmp_path):
+    path = tmp_path / "tiny.ipynb"
+    notebook = new_notebook(cells=[
+        new_markdown_cell("# Tiny / 小"),
+        new_code_cell("x = 6 * 7"),
+        new_code_cell("print(x)"),
+    ], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                "language": "python"}})
+    nbformat.write(notebook, path)
+    execute_in_place(path)
+    executed = nbformat.read(path, as_version=4)
+    counts = [c.execution_count for c in executed.cells if c.cell_type == "code"]
+    assert counts == [1, 2]
+    assert executed.cells[2].outputs[0].text == "42\n"
+    assert executed.metadata["bmlib"]["executed_hash"] == code_hash(executed, library_files())
