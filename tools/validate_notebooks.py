@@ -1,8 +1,8 @@
 """Validate every chapter with nbval, following the book's profile policy.
 
 Each chapter is prepared by bmlib.notebooks.prepare_for_validation (a "smoke" chapter gets
-PROFILE="smoke" injected and its profile-dependent cells masked) and written to
-build/nbval/, then nbval re-executes it and compares outputs with the committed ones,
+PROFILE="smoke" injected and its profile-dependent cells masked) and written to a
+fresh folder under build/ (one per run, so parallel runs do not collide), then nbval re-executes it and compares outputs with the committed ones,
 after the sanitizer in tests/nbval_sanitize.cfg masks volatile text.
 
     python -m tools.validate_notebooks [NAME ...] [-- extra pytest args]
@@ -10,8 +10,10 @@ after the sanitizer in tests/nbval_sanitize.cfg masks volatile text.
 
 from __future__ import annotations
 
-import shutil
 import sys
+import tempfile
+
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -27,9 +29,8 @@ def main(argv: list[str] | None = None) -> int:
         extra = argv[argv.index("--") + 1:]
         argv = argv[: argv.index("--")]
     chapters = [find_chapter(n) for n in argv] if argv else chapter_notebooks()
-    out_dir = repo_root() / "build" / "nbval"
-    shutil.rmtree(out_dir, ignore_errors=True)
-    out_dir.mkdir(parents=True)
+    (repo_root() / "build").mkdir(exist_ok=True)
+    out_dir = Path(tempfile.mkdtemp(prefix="nbval-", dir=repo_root() / "build"))
     prepared = []
     for path in chapters:
         notebook = nbformat.read(path, as_version=4)
