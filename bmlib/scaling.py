@@ -165,3 +165,66 @@ def published(scale: str) -> list[PublishedExponent]:
     if not found:
         raise ScalingFitError(f"scale {scale!r}: use 'parameters', 'data' or 'compute'")
     return found
+
+
+@dataclass(frozen=True)
+class ExponentialTrend:
+    """``log10 y = intercept + slope · (t − t_ref)``: growth by a constant factor a year."""
+
+    slope: float  # log10 growth per year
+    slope_se: float  # standard error of the slope
+    intercept: float  # log10 y at t_ref
+    t_ref: float  # mean of the fitted times (decimal years)
+    residual_sd: float  # standard deviation of the residuals, log10 units
+    sxx: float  # sum of squared deviations of the fitted times
+    num_points: int
+
+    @property
+    def factor_per_year(self) -> float:
+        return 10.0 ** self.slope
+
+    @property
+    def doubling_time_years(self) -> float:
+        return math.log10(2.0) / self.slope if self.slope > 0 else float("inf")
+
+    def predict(self, t: float, level: float = 0.90) -> tuple[float, float, float]:
+        """(central, low, high) value at time ``t``; the band is a prediction interval.
+
+        The band combines the residual scatter and the uncertainty of the line (Student t
+        with n − 2 degrees of freedom), so it is where a *new* run at time ``t`` would lie
+        if the past trend held; it does not cover a change of trend.
+        """
+        from scipy.stats import t as student_t
+
+        centre = self.intercept + self.slope * (t - self.t_ref)
+        spread = self.residual_sd * math.sqrt(
+            1.0 + 1.0 / self.num_points + (t - self.t_ref) ** 2 / self.sxx)
+        q = float(student_t.ppf(0.5 + level / 2.0, self.num_points - 2))
+        return 10.0 ** centre, 10.0 ** (centre - q * spread), 10.0 ** (centre + q * spread)
+
+
+def fit_exponential_trend(times: np.ndarray, values: np.ndarray) -> ExponentialTrend:
+    """OLS of ``log10 values`` on ``times`` (decimal years); needs 3 or more points."""
+    t, y = _checked(np.asarray(times, dtype=float), np.asarray(values, dtype=float), 3)
+    ly = np.log10(y)
+    t_ref = float(t.mean())
+    dt = t - t_ref
+    sxx = float(dt @ dt)
+    slope = float(dt @ (ly - ly.mean()) / sxx)
+    intercept = float(ly.mean())
+    residuals = ly - (intercept + slope * dt)
+    residual_sd = math.sqrt(float(residuals @ residuals) / (t.size - 2))
+    return ExponentialTrend(slope=slope, slope_se=residual_sd / math.sqrt(sxx),
+                            intercept=intercept, t_ref=t_ref, residual_sd=residual_sd,
+                            sxx=sxx, num_points=int(t.size))
+
+
+def decimal_year(year_month: str) -> float:
+    """'2023-07' -> 2023.54 (the middle of the month)."""
+    try:
+        year, month = (int(part) for part in str(year_month).split("-")[:2])
+    except ValueError:
+        raise ScalingFitError(f"date {year_month!r}: use 'YYYY-MM'") from None
+    if not 1 <= month <= 12:
+        raise ScalingFitError(f"date {year_month!r}: month must be 1..12")
+    return year + (month - 0.5) / 12.0

@@ -214,6 +214,24 @@ def run_sweep(notebook: str | Path, grid: Sequence[Mapping[str, Any]], out_dir: 
     return [results[i] for i in range(len(points))]
 
 
+def sweep_folder(name: str, notebook: str | Path,
+                 library_files: Sequence[str | Path] = ()) -> Path:
+    """``<cache>/sweeps/<name>-<hash>``: the hash covers the target notebook's code cells and
+    ``library_files``, so a changed experiment never resumes from stale runs."""
+    import hashlib
+
+    from bmlib.paths import cache_dir
+
+    digest = hashlib.sha256()
+    target = nbformat.read(Path(notebook), as_version=4)
+    for cell in target.cells:
+        if cell.cell_type == "code":
+            digest.update(cell.source.encode("utf-8") + b"\0")
+    for path in library_files:
+        digest.update(Path(path).read_bytes())
+    return cache_dir() / "sweeps" / f"{name}-{digest.hexdigest()[:12]}"
+
+
 def results_frame(results: Sequence[SweepResult]) -> Any:
     """A pandas DataFrame: one row per run, parameters and metrics as columns."""
     import pandas as pd

@@ -66,3 +66,19 @@ def test_saturating_needs_four_points_and_published_lookup() -> None:
     assert {p.value for p in published("parameters")} == {0.076, 0.34}
     with pytest.raises(ScalingFitError, match="scale"):
         published("tokens")
+
+
+def test_exponential_trend_recovers_growth_and_band() -> None:
+    from bmlib.scaling import decimal_year, fit_exponential_trend
+
+    t = np.array([2018.0, 2019.0, 2020.0, 2021.0, 2022.0, 2023.0])
+    y = 1e20 * 4.0 ** (t - 2018.0)
+    trend = fit_exponential_trend(t, y * np.array([1.1, 0.9, 1.05, 0.95, 1.0, 1.02]))
+    assert trend.factor_per_year == pytest.approx(4.0, rel=0.05)
+    assert trend.doubling_time_years == pytest.approx(0.5, rel=0.05)
+    centre, low, high = trend.predict(2025.0)
+    assert low < centre < high and centre == pytest.approx(1e20 * 4.0 ** 7, rel=0.2)
+    assert trend.predict(2030.0)[2] / trend.predict(2030.0)[1] > high / low  # widens ahead
+    assert decimal_year("2023-07") == pytest.approx(2023.5417, abs=1e-4)
+    with pytest.raises(ScalingFitError, match="YYYY-MM"):
+        decimal_year("July 2023")

@@ -55,6 +55,18 @@ def test_bad_grids_are_rejected(grid, message) -> None:
     assert message in str(info.value)
 
 
+def test_sweep_folder_follows_the_code(tmp_path: Path) -> None:
+    from bmlib.sweep import sweep_folder
+
+    notebook = _fake_notebook(tmp_path)
+    first = sweep_folder("fake", notebook)
+    assert first.name.startswith("fake-") and first == sweep_folder("fake", notebook)
+    edited = nbformat.read(notebook, as_version=4)
+    edited.cells[1].source += "\n# changed"
+    nbformat.write(edited, notebook)
+    assert sweep_folder("fake", notebook) != first
+
+
 def test_empty_axes_rejected() -> None:
     with pytest.raises(SweepError, match="empty grid"):
         grid_product({})
