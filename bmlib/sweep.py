@@ -142,6 +142,25 @@ def _error_line(path: Path, stderr: str) -> str:
     return lines[-1] if lines else "papermill exited with an error and no message"
 
 
+def _kill_tree(pid: int) -> None:
+    """Kill a run: its process group and every descendant (the kernel has its own group)."""
+    import psutil  # installed with ipykernel
+
+    try:
+        descendants = psutil.Process(pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        descendants = []
+    for child in descendants:
+        try:
+            child.kill()
+        except psutil.NoSuchProcess:
+            pass
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
 def _run_one(notebook: Path, parameters: dict[str, Any], out_dir: Path, timeout_s: float,
              threads_per_run: int, cwd: Path) -> SweepResult:
     rid = run_id(parameters)
@@ -152,13 +171,13 @@ def _run_one(notebook: Path, parameters: dict[str, Any], out_dir: Path, timeout_
     env = {**os.environ, "OMP_NUM_THREADS": str(threads_per_run),
            "MKL_NUM_THREADS": str(threads_per_run)}
     started = time.time()
-    # A new session makes the run its own process group, so a timeout kills the kernel too.
+    # A new session makes the run its own process group; a timeout kills it and the kernel.
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True, env=env, start_new_session=True)
     try:
         _, stderr = process.communicate(timeout=timeout_s)
     except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
+        _kill_tree(process.pid)
         process.communicate()
         return SweepResult(rid, parameters, "timeout",
                            f"timed out after {timeout_s:g} s (process group killed)",

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import nbformat
@@ -108,11 +109,26 @@ def test_sweep_parallel_failure_and_resume(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_timeout_is_reported_and_the_run_killed(tmp_path: Path) -> None:
+    import psutil
+
     notebook = _fake_notebook(tmp_path)
+    before = {p.pid for p in psutil.process_iter() if _is_our_kernel(p, tmp_path)}
     (slow,) = run_sweep(notebook, [{"X": 4, "SLEEP": 600.0}], tmp_path / "out", FAKE_SPEC,
-                        timeout_s=5)
-    assert slow.status == "timeout" and slow.error.startswith("timed out after 5 s")
+                        timeout_s=8)
+    assert slow.status == "timeout" and slow.error.startswith("timed out after 8 s")
     assert slow.seconds < 30 and slow.metrics == {}
+    time.sleep(1)
+    left = {p.pid for p in psutil.process_iter() if _is_our_kernel(p, tmp_path)} - before
+    assert not left, f"processes of the killed run still alive: {left}"
+
+
+def _is_our_kernel(process, folder: Path) -> bool:
+    """A papermill run or kernel working on this test's folder."""
+    try:
+        return any(str(folder) in part for part in process.cmdline()) or \
+            process.cwd() == str(folder)
+    except Exception:  # noqa: BLE001 - processes vanish or deny access while we look
+        return False
 
 
 @pytest.mark.slow
