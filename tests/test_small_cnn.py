@@ -13,9 +13,10 @@ from bmlib.small_cnn import (FitConfig, SmallCNN, SmallCNNConfig, SmallCNNError,
                              small_cnn_parameter_count, stratified_subset)
 
 
-@pytest.mark.parametrize("width", [1, 3, 16])
-def test_counts_match_pytorch(width: int) -> None:
-    config = SmallCNNConfig(width=width)
+@pytest.mark.parametrize("width, head", [(1, "mean"), (3, "flatten"), (16, "mean"),
+                                         (16, "flatten")])
+def test_counts_match_pytorch(width: int, head: str) -> None:
+    config = SmallCNNConfig(width=width, head=head)
     model = SmallCNN(config)
     assert small_cnn_parameter_count(config) == sum(p.numel() for p in model.parameters())
     with FlopCounterMode(display=False) as counter, torch.no_grad():
@@ -66,5 +67,7 @@ def test_stratified_subset_and_errors() -> None:
         stratified_subset(labels, 5, seed=0)
     with pytest.raises(SmallCNNError, match="width"):
         SmallCNNConfig(width=0)
+    with pytest.raises(SmallCNNError, match="head"):
+        SmallCNNConfig(head="max")
     with pytest.raises(SmallCNNError, match="uint8"):
         fit(SmallCNNConfig(width=2), torch.zeros(4, 3, 32, 32), torch.zeros(4), FitConfig())
