@@ -144,10 +144,10 @@ class MLPConfig:
     """The small network and how it is trained (full batch, float64, Adam)."""
 
     hidden: int = 32  # hidden units of the one-hidden-layer ReLU network
-    max_epochs: int = 400  # full-batch Adam steps at most
-    lr: float = 0.01  # Adam learning rate
+    max_epochs: int = 300  # full-batch Adam steps at most
+    lr: float = 0.02  # Adam learning rate
     weight_decays: tuple[float, ...] = (0.0, 1e-3, 1e-2)  # L2 penalties tried on validation
-    patience: int = 40  # steps without a better validation loss before stopping
+    patience: int = 30  # steps without a better validation loss before stopping
 
 
 def _predict(model: nn.Module, x: np.ndarray) -> np.ndarray:
