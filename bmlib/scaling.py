@@ -228,3 +228,21 @@ def decimal_year(year_month: str) -> float:
     if not 1 <= month <= 12:
         raise ScalingFitError(f"date {year_month!r}: month must be 1..12")
     return year + (month - 0.5) / 12.0
+
+
+def record_setters(times: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Indices, in time order, of the points that exceed every earlier point (the frontier).
+
+    Ties in time are broken by value, so two releases in the same month count once.
+    """
+    times = np.asarray(times, dtype=float)
+    values = np.asarray(values, dtype=float)
+    if times.shape != values.shape or times.ndim != 1:
+        raise ScalingFitError("times and values must be 1-D and equally long")
+    order = np.lexsort((-values, times))
+    keep, best = [], -np.inf
+    for index in order:
+        if values[index] > best:
+            keep.append(int(index))
+            best = values[index]
+    return np.array(keep, dtype=int)

@@ -82,3 +82,13 @@ def test_exponential_trend_recovers_growth_and_band() -> None:
     assert decimal_year("2023-07") == pytest.approx(2023.5417, abs=1e-4)
     with pytest.raises(ScalingFitError, match="YYYY-MM"):
         decimal_year("July 2023")
+
+
+def test_record_setters() -> None:
+    from bmlib.scaling import record_setters
+
+    times = np.array([2020.0, 2021.0, 2021.0, 2022.0, 2023.0])
+    values = np.array([5.0, 3.0, 8.0, 7.0, 9.0])
+    assert record_setters(times, values).tolist() == [0, 2, 4]
+    with pytest.raises(ScalingFitError):
+        record_setters(times, values[:2])
