@@ -32,6 +32,7 @@ def _toy_data(n: int = 100) -> tuple[torch.Tensor, torch.Tensor]:
     return images, labels
 
 
+@pytest.mark.slow
 def test_fit_is_deterministic_and_learns() -> None:
     images, labels = _toy_data()
     config = FitConfig(epochs=4, batch_size=32, lr=5e-3, seed=3)
@@ -46,6 +47,7 @@ def test_fit_is_deterministic_and_learns() -> None:
     assert losses.shape == (100,) and losses.mean().item() == pytest.approx(first.eval_loss[-1])
 
 
+@pytest.mark.slow
 def test_keep_best_restores_the_best_epoch() -> None:
     images, labels = _toy_data()
     held_images, held_labels = images[:40], torch.roll(labels[:40], 1)  # unlearnable: loss rises
