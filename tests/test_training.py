@@ -162,3 +162,26 @@ def test_save_atomic_keeps_the_old_file_when_writing_fails(tmp_path: Path):
         save_atomic({"a": Unpicklable()}, path)
     assert torch.equal(torch.load(path)["a"], torch.ones(2))
     assert [p.name for p in tmp_path.iterdir()] == ["ckpt.pt"]
+
+
+def test_pinned_checkpoints_are_verified(tmp_path: Path, monkeypatch):
+    from bmlib.cifar10_recipes import (CheckpointError, checkpoint_path, load_pinned,
+                                       obtain_model, seed_recipe)
+    from bmlib.checksums import sha256_file
+
+    monkeypatch.setenv("BMLIB_CACHE_DIR", str(tmp_path))
+    recipe = seed_recipe(0, epochs=1)
+    assert checkpoint_path(recipe, 100, 20) != checkpoint_path(seed_recipe(0, epochs=2), 100, 20)
+    assert checkpoint_path(recipe, 100, 20) != checkpoint_path(recipe, 100, 0)
+    path = tmp_path / "x.pt"
+    save_atomic({"a": torch.ones(1)}, path)
+    digest = sha256_file(path)
+    assert torch.equal(load_pinned(path, digest, torch.device("cpu"))["a"], torch.ones(1))
+    with pytest.raises(CheckpointError, match="SHA-256"):
+        load_pinned(path, "0" * 64, torch.device("cpu"))
+    with pytest.raises(CheckpointError, match="missing"):
+        load_pinned(tmp_path / "nope.pt", digest, torch.device("cpu"))
+    images, labels = _data(8)
+    with pytest.raises(CheckpointError, match="RETRAIN=True"):
+        obtain_model(recipe, torch.device("cpu"), images, labels, None, None, retrain=False,
+                     pins={})
