@@ -12,13 +12,7 @@ from bmlib.toy_data import make_moons
 STEPS = 100
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Tiny tensors: on a shared 2-core machine two threads make each step ~10x slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def run_both(our_optimizer, torch_optimizer):

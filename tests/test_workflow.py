@@ -13,13 +13,7 @@ from bmlib.workflow import (
 )
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Small models: one thread is faster than two fighting over a shared 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_split_is_disjoint_complete_and_stratified():
