@@ -7,10 +7,14 @@ Prints figures (it is not a timed test). Run from the repository root:
 
 * throughput of the essay's CNN at batch 64, as training images per second and seconds per
   40,000-image epoch, for (a) a plain ``DataLoader(TensorDataset)`` float32 loop, the way
-  most tutorials write it, and (b) ``bmlib.training.train`` with the data resident as uint8
-  (float32; float32 + channels-last; bf16 autocast + channels-last), measured in the same run
-  on the same number of batches, with the ratio to the baseline;
-* with ``--accuracy-epochs N``: test accuracy after N epochs of float32 vs the bf16 variant;
+  most tutorials write it (NCHW, ReLU-then-pool, Adam's per-parameter loop), and (b)
+  ``bmlib.training.train`` with the data resident as uint8, adding one change per row:
+  channels-last, max-pool before ReLU (exactly equal), fused Adam (= the chapter's recipe),
+  then bf16 autocast; all measured in the same run on the same number of batches, with the
+  ratio to the baseline;
+* with ``--accuracy-epochs N``: test accuracy after N epochs of the float32 reference (the
+  literal model, NCHW, loop Adam), of the chapter's fast float32 recipe and of its bf16
+  variant, all from seed 0 through the same training loop;
 * with ``--improved-epochs N``: the improved recipe's test accuracy after each epoch against
   cumulative training time;
 * CPU time next to wall time and the load average, because on a shared machine wall time
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import time
 from dataclasses import replace
 
@@ -29,8 +34,10 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
 from bmlib.cifar10 import load_cifar10
-from bmlib.cifar10_recipes import improved_recipe, seed_recipe
+from bmlib.cifar10_recipes import Recipe, improved_recipe, seed_recipe
+from bmlib.cnn_models import SeedCNN, SeedCNNConfig
 from bmlib.device import select_device
+from bmlib.progress import progress
 from bmlib.runcard import peak_rss_mb
 from bmlib.training import evaluate, keras_validation_split, to_device_uint8, train
 
@@ -41,7 +48,7 @@ def baseline_images_per_second(images_u8: torch.Tensor, labels: torch.Tensor,
                                batches: int, seed: int) -> tuple[float, float]:
     """(wall, CPU) images/s of a plain float32 DataLoader loop over ``batches`` batches."""
     torch.manual_seed(seed)
-    model = seed_recipe(seed).build_model()
+    model = SeedCNN(SeedCNNConfig(pool_before_relu=False))
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
     floats = images_u8.float() / 255.0  # the usual whole-set float copy
     loader = DataLoader(TensorDataset(floats, labels), batch_size=64, shuffle=True)
@@ -58,12 +65,30 @@ def baseline_images_per_second(images_u8: torch.Tensor, labels: torch.Tensor,
     return seen / (time.perf_counter() - wall), seen / (time.process_time() - cpu)
 
 
+VARIANTS = {  # row name -> (channels_last, pool_before_relu, fused Adam, bf16 autocast)
+    "fast path, float32": (False, False, False, False),
+    "  + channels-last": (True, False, False, False),
+    "  + max-pool before ReLU": (True, True, False, False),
+    "  + fused Adam (the chapter's recipe)": (True, True, True, False),
+    "  + bf16 autocast": (True, True, True, True),
+}
+
+
+def variant_recipe(seed: int, epochs: int, channels_last: bool, pool_first: bool,
+                   fused: bool, autocast: bool) -> Recipe:
+    """The essay's recipe with the speed settings chosen one by one."""
+    recipe = seed_recipe(seed, epochs=epochs)
+    config = replace(recipe.train_config, channels_last=channels_last, fused_optimizer=fused,
+                     autocast=autocast)
+    return replace(recipe, model_config=SeedCNNConfig(pool_before_relu=pool_first),
+                   train_config=config)
+
+
 def fast_images_per_second(images_u8: torch.Tensor, labels: torch.Tensor, batches: int,
-                           seed: int, autocast: bool, channels_last: bool) -> tuple[float, float]:
+                           recipe: Recipe) -> tuple[float, float]:
     """(wall, CPU) images/s of ``bmlib.training.train`` for one epoch of ``batches`` batches."""
-    recipe = seed_recipe(seed, epochs=1)
-    config = replace(recipe.train_config, autocast=autocast, channels_last=channels_last)
-    torch.manual_seed(seed)
+    torch.manual_seed(recipe.train_config.seed)
+    config = recipe.train_config
     model = recipe.build_model().to(images_u8.device)
     n = batches * 64
     cpu = time.process_time()
@@ -74,11 +99,13 @@ def fast_images_per_second(images_u8: torch.Tensor, labels: torch.Tensor, batche
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--batches", type=int, default=150, help="batches per throughput run")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="interleaved repetitions of every throughput variant")
     parser.add_argument("--accuracy-epochs", type=int, default=0,
                         help="epochs for the float32 vs bf16 accuracy comparison (0: skip)")
     parser.add_argument("--improved-epochs", type=int, default=0,
                         help="epochs of the improved recipe for time-to-accuracy (0: skip)")
-    parser.add_argument("--improved-width", type=int, default=16)
+    parser.add_argument("--improved-width", type=int, default=32)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--tiny", action="store_true", help="smoke run: few batches, no data")
     args = parser.parse_args()
@@ -91,6 +118,7 @@ def main() -> None:
         labels = torch.randint(0, 10, (2000,), generator=g)
         test_images, test_labels = images[:500], labels[:500]
         args.batches = min(args.batches, 5)
+        args.rounds = min(args.rounds, 2)
     else:
         data = load_cifar10(quiet=True)
         train_part, _ = keras_validation_split(data.train_images.shape[0], 0.2)
@@ -103,32 +131,44 @@ def main() -> None:
           f"load average before: {os.getloadavg()}")
 
     x, y = to_device_uint8(images, labels, device)
-    rows = []
-    base_wall, base_cpu = baseline_images_per_second(images, labels.long(), args.batches, 0)
-    rows.append(("plain DataLoader, float32 (baseline)", base_wall, base_cpu))
-    for name, autocast, channels_last in [("fast path, float32", False, False),
-                                          ("fast path, float32 + channels-last", False, True),
-                                          ("fast path, bf16 autocast + channels-last", True, True)]:
-        wall, cpu = fast_images_per_second(x, y, args.batches, 0, autocast, channels_last)
-        rows.append((name, wall, cpu))
-    print(f"\nthe essay's CNN, batch 64, {args.batches} batches per variant:")
-    print(f"{'variant':44s} {'images/s':>9s} {'s/epoch':>8s} {'ratio':>6s} "
+    baseline = "plain DataLoader, float32 (baseline)"
+    measured: dict[str, list[tuple[float, float]]] = {baseline: [], **{k: [] for k in VARIANTS}}
+    for _ in progress(range(args.rounds), desc="rounds"):
+        # round-robin, so a slow spell of the machine hits every variant alike
+        measured[baseline].append(
+            baseline_images_per_second(images, labels.long(), args.batches, 0))
+        for name, settings in VARIANTS.items():
+            measured[name].append(fast_images_per_second(x, y, args.batches,
+                                                         variant_recipe(0, 1, *settings)))
+    print(f"\nthe essay's CNN, batch 64, {args.batches} batches per variant, median of "
+          f"{args.rounds} interleaved rounds (ratio: per round against the baseline, median):")
+    print(f"{'variant':44s} {'images/s':>9s} {'s/epoch':>8s} {'best':>6s} {'ratio':>6s} "
           f"{'img/CPU-s':>10s}")
-    for name, wall, cpu in rows:
-        print(f"{name:44s} {wall:9,.0f} {EPOCH_IMAGES / wall:8.1f} {wall / base_wall:6.2f} "
-              f"{cpu:10,.0f}")
+    for name, runs in measured.items():
+        wall = statistics.median(r[0] for r in runs)
+        best = max(r[0] for r in runs)
+        ratio = statistics.median(r[0] / b[0] for r, b in zip(runs, measured[baseline]))
+        cpu = statistics.median(r[1] for r in runs)
+        print(f"{name:44s} {wall:9,.0f} {EPOCH_IMAGES / wall:8.1f} {EPOCH_IMAGES / best:6.1f} "
+              f"{ratio:6.2f} {cpu:10,.0f}")
     print(f"load average after: {os.getloadavg()}")
 
     xt, yt = to_device_uint8(test_images, test_labels, device)
     if args.accuracy_epochs > 0:
-        for fast in (False, True):
-            recipe = seed_recipe(0, epochs=args.accuracy_epochs, fast=fast)
+        print(f"\ntest accuracy after {args.accuracy_epochs} epoch(s), seed 0:")
+        reference = None
+        for name, settings in [("float32 reference (NCHW, ReLU-then-pool, loop Adam)",
+                                (False, False, False, False)),
+                               ("the chapter's fast float32 recipe", (True, True, True, False)),
+                               ("  + bf16 autocast", (True, True, True, True))]:
+            recipe = variant_recipe(0, args.accuracy_epochs, *settings)
             torch.manual_seed(0)
             model = recipe.build_model().to(device)
             result = train(model, x, y, recipe.train_config, show_progress=False)
             accuracy = evaluate(model, xt, yt, recipe.train_config)[1]
-            print(f"{recipe.name}: test accuracy {accuracy:.4f} after {args.accuracy_epochs} "
-                  f"epoch(s), {result.history[-1].elapsed_seconds:.1f} s of training")
+            reference = accuracy if reference is None else reference
+            print(f"{name:52s} {accuracy:.4f} ({100 * (accuracy - reference):+.2f} points), "
+                  f"{result.history[-1].elapsed_seconds:6.1f} s of training")
 
     if args.improved_epochs > 0:
         recipe = improved_recipe(0, epochs=args.improved_epochs, width=args.improved_width)

@@ -45,23 +45,29 @@ class Recipe:
 
 
 def seed_recipe(seed: int, epochs: int = 20, fast: bool = False) -> Recipe:
-    """The essay's CNN and Keras training setup, in float32 with channels-last memory layout
-    (same arithmetic, about a third less CPU time here); ``fast`` adds bf16 autocast."""
+    """The essay's CNN and Keras training setup in float32, run the fast way: channels-last
+    memory layout, max-pool before ReLU (exactly equal, see :class:`SeedCNN`) and the fused
+    Adam kernel; ``fast`` adds bf16 autocast (measured by ``bench/cifar10_bench.py``)."""
     config = TrainConfig(epochs=epochs, batch_size=64, optimizer="adam", lr=1e-3,
                          betas=(0.9, 0.999), eps=1e-7, normalize="unit", seed=seed,
-                         autocast=fast, channels_last=True)
+                         autocast=fast, channels_last=True, fused_optimizer=True)
     return Recipe("seed_cnn_fast" if fast else "seed_cnn", SeedCNNConfig(), config)
 
 
-def improved_recipe(seed: int, epochs: int = 8, width: int = 32) -> Recipe:
-    """A small residual net: BN, crop+flip, SGD-Nesterov one-cycle, label smoothing, flip-TTA.
+def improved_recipe(seed: int, epochs: int = 15, width: int = 32) -> Recipe:
+    """A small residual net: BN, crop+flip, SGD-Nesterov one-cycle, label smoothing, flip-TTA,
+    and progressive resizing: the first two thirds of the epochs (all but the last, for very
+    short runs) train on random 24 x 24 crops, which cost about 40 % of a full-size step on
+    this CPU; the rest train on padded 32 x 32 crops, the size the test images have.
 
     ``width`` is the first stage's channels (stages: width, 2 width, 4 width).
     """
+    low_res_epochs = min(round(2 * epochs / 3), epochs - 1)
     config = TrainConfig(epochs=epochs, batch_size=256, optimizer="sgd", lr=0.2, momentum=0.9,
                          weight_decay=5e-4, schedule="onecycle", warmup_fraction=0.25,
                          label_smoothing=0.2, normalize="standardize", augment=True,
-                         crop_padding=4, tta_flip=True, channels_last=True, seed=seed)
+                         crop_padding=4, low_res_epochs=low_res_epochs, low_res_size=24,
+                         tta_flip=True, channels_last=True, fused_optimizer=True, seed=seed)
     model = ResNetConfig(widths=(width, 2 * width, 4 * width), stem_width=width,
                          scale_logits=1.0)
     return Recipe("improved_resnet", model, config)
@@ -145,3 +151,132 @@ def obtain_model(recipe: Recipe, device: torch.device, train_images: torch.Tenso
     state = load_pinned(path, pins[path.name], device)
     history = [EpochRecord(**r) for r in state["history"]]
     return model_from_checkpoint(recipe, state, device), history, path, len(history)
+
+
+# --- the CIFAR-10 chapter's run, shared with the chapters that reuse its models ----------
+
+@dataclass(frozen=True)
+class BookRun:
+    """The settings of the CIFAR-10 chapter's full run (its ``parameters`` cell; a test keeps
+    the two equal), so other chapters can load exactly the models the book trained."""
+
+    seed: int = 0  # first seed; the essay's model runs SEED, SEED+1, ...
+    num_seeds: int = 3  # runs of the essay's model
+    epochs: int = 20  # epochs of the essay's model (the essay: 20)
+    improved_epochs: int = 15  # epochs of the improved recipe
+    improved_width: int = 32  # first-stage channels of the improved recipe
+    improved_seeds: int = 3  # runs of the improved recipe (seeds SEED, SEED+1, ...)
+
+    def for_profile(self, profile: str) -> "BookRun":
+        """``"smoke"`` (CI): at most two seeds of each recipe, one epoch each."""
+        if profile == "smoke":
+            return BookRun(self.seed, min(self.num_seeds, 2), 1, 1, self.improved_width,
+                           min(self.improved_seeds, 2))
+        return self
+
+    def recipes(self) -> list[tuple[str, Recipe]]:
+        """(label, recipe) of every run: the essay's CNN per seed, then the improved recipe's."""
+        runs = [(f"essay's CNN, seed {self.seed + k}", seed_recipe(self.seed + k, self.epochs))
+                for k in range(self.num_seeds)]
+        runs += [(f"improved recipe, seed {self.seed + k}",
+                  improved_recipe(self.seed + k, self.improved_epochs, self.improved_width))
+                 for k in range(self.improved_seeds)]
+        return runs
+
+
+@dataclass(frozen=True)
+class ChapterSplits:
+    """The chapter's data on the device as uint8: Keras' 80/20 split of the training files
+    (train / validation) and the test set; ``smoke`` uses 1,000 training and 500 test images."""
+
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_val: torch.Tensor
+    y_val: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+    test_slice: slice  # which test images (of the files) x_test holds
+
+    @property
+    def x_all(self) -> torch.Tensor:
+        """Training and validation images together (the improved recipe trains on both)."""
+        return torch.cat([self.x_train, self.x_val])
+
+    @property
+    def y_all(self) -> torch.Tensor:
+        return torch.cat([self.y_train, self.y_val])
+
+
+def chapter_splits(train_images: Any, train_labels: Any, test_images: Any, test_labels: Any,
+                   smoke: bool, device: torch.device) -> ChapterSplits:
+    """Split arrays as the CIFAR-10 chapter does and put them on ``device`` once, as uint8."""
+    from bmlib.training import keras_validation_split, to_device_uint8
+
+    if smoke:
+        train_part, val_part = keras_validation_split(1000, 0.2)
+        test_slice = slice(0, 500)
+    else:
+        train_part, val_part = keras_validation_split(len(train_images), 0.2)
+        test_slice = slice(None)
+    x_train, y_train = to_device_uint8(train_images[train_part], train_labels[train_part], device)
+    x_val, y_val = to_device_uint8(train_images[val_part], train_labels[val_part], device)
+    x_test, y_test = to_device_uint8(test_images[test_slice], test_labels[test_slice], device)
+    return ChapterSplits(x_train, y_train, x_val, y_val, x_test, y_test, test_slice)
+
+
+def load_pins(path: str | Path | None = None) -> dict[str, str]:
+    """The pinned checkpoint digests (file name -> SHA-256) of the book's full run."""
+    from bmlib.paths import chapters_dir
+
+    path = Path(path) if path is not None else chapters_dir() / "cifar10_project_checkpoints.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+@dataclass
+class BookModel:
+    """One trained model of the CIFAR-10 chapter, ready for evaluation."""
+
+    label: str  # e.g. "essay's CNN, seed 0" or "improved recipe"
+    recipe: Recipe
+    model: nn.Module  # eval mode
+    history: list[EpochRecord]
+    path: Path  # its checkpoint
+
+
+def book_models(splits: ChapterSplits, run: BookRun, device: torch.device, retrain: bool,
+                pins: dict[str, str] | None = None, show_progress: bool = True,
+                ) -> list[BookModel]:
+    """The chapter's models: the essay's CNN for each seed, then the improved recipe's.
+
+    ``retrain=False`` loads the hash-pinned checkpoints (a clear error says how to make them
+    when they are missing); ``retrain=True`` trains, resuming from or reusing a checkpoint
+    of exactly the same configuration. The essay's CNN trains on the training part and is
+    validated on the held-out part; the improved recipe trains on both (see the chapter).
+    """
+    models = []
+    for label, recipe in run.recipes():
+        if isinstance(recipe.model_config, SeedCNNConfig):
+            data = (splits.x_train, splits.y_train, splits.x_val, splits.y_val)
+        else:
+            data = (splits.x_all, splits.y_all, splits.x_test, splits.y_test)
+        model, history, path, _ = obtain_model(recipe, device, *data, retrain, pins,
+                                               show_progress)
+        models.append(BookModel(label, recipe, model, history, path))
+    return models
+
+
+def book_checkpoint_paths(run: BookRun = BookRun(), num_train_files: int = 50_000,
+                          num_test: int = 10_000) -> list[Path]:
+    """Where the full run's checkpoints live (what ``tools/pin_checkpoints.py`` pins)."""
+    from bmlib.training import keras_validation_split
+
+    train_part, val_part = keras_validation_split(num_train_files, 0.2)
+    n_train = train_part.stop - train_part.start
+    n_val = val_part.stop - val_part.start
+    paths = []
+    for _, recipe in run.recipes():
+        if isinstance(recipe.model_config, SeedCNNConfig):
+            paths.append(checkpoint_path(recipe, n_train, n_val))
+        else:
+            paths.append(checkpoint_path(recipe, n_train + n_val, num_test))
+    return paths

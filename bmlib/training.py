@@ -50,9 +50,12 @@ class TrainConfig:
     normalize: str = "unit"  # "unit": pixels / 255 (the essay); "standardize": per channel
     augment: bool = False  # random crop (padding crop_padding, reflect) + horizontal flip
     crop_padding: int = 4  # pixels of padding for the random crop
+    low_res_epochs: int = 0  # first epochs train on random low_res_size crops (needs augment)
+    low_res_size: int = 24  # side of those crops, pixels (no padding; test images stay whole)
     tta_flip: bool = False  # evaluate on image and mirror image, average the logits
     autocast: bool = False  # bf16 autocast for forward and loss (mixed precision)
     channels_last: bool = False  # NHWC memory format for model and batches
+    fused_optimizer: bool = False  # PyTorch's fused Adam/SGD kernel (same update rule, one pass)
     eval_batch_size: int = 1000  # images per evaluation forward pass
     seed: int = 0  # seeds shuffling, augmentation and dropout
 
@@ -65,6 +68,13 @@ class TrainConfig:
             raise TrainingError(f"normalize={self.normalize!r}: use 'unit' or 'standardize'")
         if self.epochs < 1 or self.batch_size < 1 or self.eval_batch_size < 1:
             raise TrainingError("epochs, batch_size and eval_batch_size must be >= 1")
+        if not 0 <= self.low_res_epochs <= self.epochs:
+            raise TrainingError(f"low_res_epochs={self.low_res_epochs}: use 0 to epochs "
+                                f"({self.epochs})")
+        if self.low_res_epochs and not self.augment:
+            raise TrainingError("low_res_epochs > 0 trains on random crops: set augment=True")
+        if self.low_res_size < 1:
+            raise TrainingError(f"low_res_size={self.low_res_size}: use a positive size")
 
 
 @dataclass(frozen=True)
@@ -118,9 +128,11 @@ def to_device_uint8(images: Any, labels: Any, device: torch.device) -> tuple[tor
 
 
 def prepare_batch(images_u8: torch.Tensor, config: TrainConfig,
-                  generator: torch.Generator | None = None) -> torch.Tensor:
+                  generator: torch.Generator | None = None,
+                  crop_size: int | None = None) -> torch.Tensor:
     """uint8 batch -> float32 batch, scaled as ``config.normalize`` says, augmented when
-    ``config.augment`` is on and a ``generator`` is given (training only)."""
+    ``config.augment`` is on and a ``generator`` is given (training only). ``crop_size``
+    takes random crops of that side without padding instead of padded full-size crops."""
     x = images_u8.float()
     if config.normalize == "unit":
         x = x / 255.0
@@ -129,19 +141,33 @@ def prepare_batch(images_u8: torch.Tensor, config: TrainConfig,
         std = torch.tensor(CIFAR10_STD, device=x.device).view(1, 3, 1, 1)
         x = (x - mean) / std
     if config.augment and generator is not None:
-        x = augment_batch(x, config.crop_padding, generator)
+        if crop_size is None:
+            x = augment_batch(x, config.crop_padding, generator)
+        else:
+            x = augment_batch(x, 0, generator, size=crop_size)
     if config.channels_last:
         x = x.contiguous(memory_format=torch.channels_last)
     return x
 
 
-def augment_batch(x: torch.Tensor, padding: int, generator: torch.Generator) -> torch.Tensor:
-    """Random crop after reflect padding, then random horizontal flip, all on x's device."""
+def augment_batch(x: torch.Tensor, padding: int, generator: torch.Generator,
+                  size: int | None = None) -> torch.Tensor:
+    """Random ``size`` x ``size`` crop (default: the image's own size) after reflect padding,
+    then random horizontal flip, all on x's device."""
     n, c, h, w = x.shape
-    padded = F.pad(x, (padding, padding, padding, padding), mode="reflect")
-    shift = torch.randint(0, 2 * padding + 1, (2, n), device=x.device, generator=generator)
-    rows = (shift[0][:, None] + torch.arange(h, device=x.device))[:, None, :, None]
-    cols = (shift[1][:, None] + torch.arange(w, device=x.device))[:, None, None, :]
+    size_h = size_w = size
+    if size is None:
+        size_h, size_w = h, w
+    if size_h > h + 2 * padding or size_w > w + 2 * padding:
+        raise TrainingError(f"crop size {size} is larger than the padded {h + 2 * padding} x "
+                            f"{w + 2 * padding} image")
+    padded = F.pad(x, (padding, padding, padding, padding), mode="reflect") if padding else x
+    shift_h = torch.randint(0, h + 2 * padding - size_h + 1, (n,), device=x.device,
+                            generator=generator)
+    shift_w = torch.randint(0, w + 2 * padding - size_w + 1, (n,), device=x.device,
+                            generator=generator)
+    rows = (shift_h[:, None] + torch.arange(size_h, device=x.device))[:, None, :, None]
+    cols = (shift_w[:, None] + torch.arange(size_w, device=x.device))[:, None, None, :]
     batch_index = torch.arange(n, device=x.device)[:, None, None, None]
     channel_index = torch.arange(c, device=x.device)[None, :, None, None]
     out = padded[batch_index, channel_index, rows, cols]
@@ -160,12 +186,18 @@ def learning_rate(step: int, total_steps: int, config: TrainConfig) -> float:
 
 
 def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
-    """Adam with Keras' settings, or SGD with Nesterov momentum."""
+    """Adam with Keras' settings, or SGD with Nesterov momentum.
+
+    ``config.fused_optimizer`` selects PyTorch's fused kernel: the same update rule applied to
+    all parameters in one pass instead of a Python loop of small tensor operations (results
+    agree to rounding, not bit for bit, with the loop version).
+    """
+    fused = True if config.fused_optimizer else None
     if config.optimizer == "adam":
         return torch.optim.Adam(model.parameters(), lr=config.lr, betas=config.betas,
-                                eps=config.eps, weight_decay=config.weight_decay)
+                                eps=config.eps, weight_decay=config.weight_decay, fused=fused)
     return torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
-                           nesterov=True, weight_decay=config.weight_decay)
+                           nesterov=True, weight_decay=config.weight_decay, fused=fused)
 
 
 def predict_logits(model: nn.Module, images_u8: torch.Tensor, config: TrainConfig) -> torch.Tensor:
@@ -277,7 +309,8 @@ def train(model: nn.Module, train_images: torch.Tensor, train_labels: torch.Tens
             for group in optimizer.param_groups:
                 group["lr"] = learning_rate(step, total_steps, config)
             batch = order[index * config.batch_size:(index + 1) * config.batch_size]
-            x = prepare_batch(train_images[batch], config, generator)
+            x = prepare_batch(train_images[batch], config, generator,
+                              config.low_res_size if epoch < config.low_res_epochs else None)
             y = train_labels[batch]
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=config.autocast):
                 logits = model(x)

@@ -99,9 +99,39 @@ def test_summarize_seeds():
 def test_layer_summary_matches_keras_shapes_and_totals():
     from bmlib.cnn_models import layer_summary
 
-    rows = layer_summary(SeedCNN())
+    rows = layer_summary(SeedCNN(SeedCNNConfig(pool_before_relu=False)))
     shapes = [r[2] for r in rows]
     assert shapes[:6] == [(32, 30, 30), (32, 30, 30), (32, 15, 15), (64, 13, 13),
                           (64, 13, 13), (64, 6, 6)]
     assert (2304,) in shapes and shapes[-1] == (10,)
     assert sum(r[3] for r in rows) == seed_cnn_parameter_count()
+
+
+@pytest.mark.parametrize("train_mode", [False, True])
+def test_pool_before_relu_gives_bitwise_equal_outputs_and_gradients(train_mode):
+    """MaxPool-then-ReLU (the fast order) against Keras' ReLU-then-MaxPool, in float64."""
+    torch.manual_seed(0)
+    literal = SeedCNN(SeedCNNConfig(pool_before_relu=False)).double()
+    fast = SeedCNN(SeedCNNConfig(pool_before_relu=True)).double()
+    fast.load_state_dict(literal.state_dict())
+    x = torch.rand(6, 3, 32, 32, dtype=torch.float64)
+    x[:, :, 8:20, 8:20] = 0.5  # flat patches: ties inside pooling windows
+    x[0] = 0.0  # an all-zero image: every pre-activation equals its bias (zero)
+    results = []
+    for model in (literal, fast):
+        model.train(train_mode)
+        torch.manual_seed(1)  # the same dropout mask for both
+        out = model(x)
+        out.square().sum().backward()
+        results.append((out.detach(), [p.grad.clone() for p in model.parameters()]))
+    (out_a, grads_a), (out_b, grads_b) = results
+    assert torch.equal(out_a, out_b)
+    for a, b in zip(grads_a, grads_b):
+        assert torch.equal(a, b)
+
+
+def test_pool_before_relu_reorders_only_the_forward_pass():
+    # same parameters and state-dict keys: checkpoints load into either order
+    a = SeedCNN(SeedCNNConfig(pool_before_relu=False)).state_dict()
+    b = SeedCNN(SeedCNNConfig(pool_before_relu=True)).state_dict()
+    assert list(a) == list(b)

@@ -10,7 +10,8 @@ import torch
 
 from bmlib.cnn_models import ResNetConfig, ResNetSmall, SeedCNN, SeedCNNConfig
 from bmlib.training import (TrainConfig, TrainingError, augment_batch, evaluate,
-                            keras_validation_split, learning_rate, prepare_batch, save_atomic,
+                            keras_validation_split, learning_rate, make_optimizer,
+                            prepare_batch, save_atomic,
                             to_device_uint8, train)
 
 TINY = SeedCNNConfig(conv1_filters=4, conv2_filters=8, hidden_units=16)
@@ -100,9 +101,12 @@ class _Killed(RuntimeError):
 @pytest.mark.slow
 @pytest.mark.parametrize("make_model,config", [
     (lambda: SeedCNN(TINY), TrainConfig(epochs=3, batch_size=32, seed=5)),
+    (lambda: SeedCNN(TINY), TrainConfig(epochs=3, batch_size=32, seed=5, channels_last=True,
+                                        fused_optimizer=True)),
     (lambda: ResNetSmall(ResNetConfig(widths=(4, 8, 8), stem_width=4)),
      TrainConfig(epochs=3, batch_size=32, optimizer="sgd", lr=0.05, schedule="onecycle",
-                 augment=True, label_smoothing=0.1, normalize="standardize", seed=7)),
+                 augment=True, label_smoothing=0.1, normalize="standardize", seed=7,
+                 low_res_epochs=2, low_res_size=24, fused_optimizer=True)),
 ])
 def test_killed_run_resumes_to_exactly_the_same_weights(tmp_path: Path, make_model, config):
     images, labels = _data(80)
@@ -185,3 +189,52 @@ def test_pinned_checkpoints_are_verified(tmp_path: Path, monkeypatch):
     with pytest.raises(CheckpointError, match="RETRAIN=True"):
         obtain_model(recipe, torch.device("cpu"), images, labels, None, None, retrain=False,
                      pins={})
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+def test_fused_optimizer_applies_the_same_update_rule(optimizer):
+    """Fused and loop optimizers agree to rounding in float64 over 20 steps."""
+    config = TrainConfig(optimizer=optimizer, lr=1e-2, weight_decay=1e-3)
+    finals = []
+    for fused in (False, True):
+        torch.manual_seed(0)
+        model = torch.nn.Linear(7, 3).double()
+        opt = make_optimizer(model, replace(config, fused_optimizer=fused))
+        assert bool(opt.defaults.get("fused")) == fused
+        g = torch.Generator().manual_seed(1)
+        for _ in range(20):
+            x = torch.randn(16, 7, generator=g, dtype=torch.float64)
+            loss = model(x).square().mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        finals.append(torch.cat([p.detach().flatten() for p in model.parameters()]))
+    assert torch.allclose(finals[0], finals[1], rtol=1e-12, atol=1e-12)
+
+
+def test_low_resolution_crops_are_windows_of_the_image():
+    g = torch.Generator().manual_seed(0)
+    x = torch.arange(2 * 3 * 32 * 32, dtype=torch.float32).view(2, 3, 32, 32)
+    out = augment_batch(x, 0, g, size=24)
+    assert out.shape == (2, 3, 24, 24)
+    for k in range(2):
+        found = any(torch.equal(out[k], cand[:, r:r + 24, c:c + 24])
+                    for cand in (x[k], x[k].flip(2)) for r in range(9) for c in range(9))
+        assert found
+    with pytest.raises(TrainingError, match="larger"):
+        augment_batch(x, 0, g, size=40)
+
+
+def test_low_resolution_epochs_are_validated():
+    with pytest.raises(TrainingError, match="augment=True"):
+        TrainConfig(epochs=3, low_res_epochs=1)
+    with pytest.raises(TrainingError, match="low_res_epochs"):
+        TrainConfig(epochs=3, low_res_epochs=4, augment=True)
+
+
+def test_improved_recipe_keeps_its_last_epoch_at_full_size():
+    from bmlib.cifar10_recipes import improved_recipe
+
+    assert improved_recipe(0, epochs=15).train_config.low_res_epochs == 10
+    assert improved_recipe(0, epochs=1).train_config.low_res_epochs == 0
+    assert improved_recipe(0, epochs=2).train_config.low_res_epochs == 1
