@@ -20,7 +20,7 @@ from torch import nn
 from bmlib.checksums import sha256_file
 from bmlib.cnn_models import ResNetConfig, ResNetSmall, SeedCNN, SeedCNNConfig
 from bmlib.paths import cache_dir
-from bmlib.training import EpochRecord, TrainConfig, TrainResult, train
+from bmlib.training import EpochRecord, TrainConfig, TrainResult, train, training_identity
 
 CHECKPOINT_FOLDER = "cifar10_project"  # sub-folder of cache_dir()
 
@@ -55,10 +55,12 @@ def seed_recipe(seed: int, epochs: int = 20, fast: bool = False) -> Recipe:
 
 
 def improved_recipe(seed: int, epochs: int = 15, width: int = 32) -> Recipe:
-    """A small residual net: BN, crop+flip, SGD-Nesterov one-cycle, label smoothing, flip-TTA,
-    and progressive resizing: the first two thirds of the epochs (all but the last, for very
+    """A small residual net: BN, crop+flip, SGD-Nesterov one-cycle, label smoothing, and
+    progressive resizing: the first two thirds of the epochs (all but the last, for very
     short runs) train on random 24 x 24 crops, which cost about 40 % of a full-size step on
     this CPU; the rest train on padded 32 x 32 crops, the size the test images have.
+    Test-time augmentation averages the logits of six views: the image and copies shifted
+    by one pixel diagonally both ways, each with its mirror image.
 
     ``width`` is the first stage's channels (stages: width, 2 width, 4 width).
     """
@@ -67,16 +69,19 @@ def improved_recipe(seed: int, epochs: int = 15, width: int = 32) -> Recipe:
                          weight_decay=5e-4, schedule="onecycle", warmup_fraction=0.25,
                          label_smoothing=0.2, normalize="standardize", augment=True,
                          crop_padding=4, low_res_epochs=low_res_epochs, low_res_size=24,
-                         tta_flip=True, channels_last=True, fused_optimizer=True, seed=seed)
+                         tta_flip=True, tta_shift=1, channels_last=True, fused_optimizer=True,
+                         seed=seed)
     model = ResNetConfig(widths=(width, 2 * width, 4 * width), stem_width=width,
                          scale_logits=1.0)
     return Recipe("improved_resnet", model, config)
 
 
 def run_key(recipe: Recipe, num_train: int, num_val: int) -> str:
-    """A short hash of everything that determines a run's result (configs and data sizes)."""
-    blob = json.dumps({"model": asdict(recipe.model_config), "model_type":
-                       type(recipe.model_config).__name__, "train": asdict(recipe.train_config),
+    """A short hash of everything that determines a run's weights (configs and data sizes;
+    evaluation-only settings such as test-time augmentation are left out)."""
+    blob = json.dumps({"model": asdict(recipe.model_config),
+                       "model_type": type(recipe.model_config).__name__,
+                       "train": training_identity(recipe.train_config),
                        "num_train": num_train, "num_val": num_val}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
@@ -119,7 +124,7 @@ def load_pinned(path: str | Path, sha256: str, device: torch.device) -> dict[str
 def model_from_checkpoint(recipe: Recipe, state: dict[str, Any],
                           device: torch.device) -> nn.Module:
     """Rebuild a recipe's model and load a checkpoint's weights into it."""
-    if state["config"] != asdict(recipe.train_config):
+    if training_identity(state["config"]) != training_identity(recipe.train_config):
         raise CheckpointError("checkpoint was written with another training config")
     model = recipe.build_model().to(device)
     if recipe.train_config.channels_last:

@@ -175,3 +175,43 @@ def prepare_for_validation(notebook: Mapping[str, Any]) -> dict[str, Any]:
         if PROFILE_DEPENDENT_TAG in tags and IGNORE_OUTPUT_TAG not in tags:
             tags.append(IGNORE_OUTPUT_TAG)
     return prepared
+
+
+def collapse_stream_text(text: str) -> str:
+    """What a notebook front end shows for a stream: each line keeps only its last non-empty
+    carriage-return-separated piece (a progress bar redrawn in place becomes its final
+    state), and lines a progress bar cleared (only blanks left) are dropped."""
+    segments = text.split("\n")
+    lines = []
+    for index, line in enumerate(segments):
+        if "\r" in line:
+            pieces = [piece for piece in line.split("\r") if piece]
+            line = pieces[-1] if pieces else ""
+            if not line.strip():  # a cleared bar: drop the line (the last one has no "\n")
+                if index == len(segments) - 1:
+                    lines.append("")
+                continue
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def coalesce_streams(outputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Merge consecutive stream outputs of the same name and collapse their progress-bar
+    redraws (see ``collapse_stream_text``); other outputs are kept as they are, in order."""
+    merged: list[dict[str, Any]] = []
+    for output in outputs:
+        if (output.get("output_type") == "stream" and merged
+                and merged[-1].get("output_type") == "stream"
+                and merged[-1].get("name") == output.get("name")):
+            merged[-1] = {**merged[-1], "text": merged[-1]["text"] + output["text"]}
+        else:
+            merged.append(dict(output))
+    collapsed = []
+    for output in merged:
+        if output.get("output_type") == "stream":
+            text = collapse_stream_text(output["text"])
+            if not text.strip():
+                continue
+            output = {**output, "text": text}
+        collapsed.append(output)
+    return collapsed

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -53,6 +53,7 @@ class TrainConfig:
     low_res_epochs: int = 0  # first epochs train on random low_res_size crops (needs augment)
     low_res_size: int = 24  # side of those crops, pixels (no padding; test images stay whole)
     tta_flip: bool = False  # evaluate on image and mirror image, average the logits
+    tta_shift: int = 0  # > 0: also average over copies shifted diagonally by +-tta_shift px
     autocast: bool = False  # bf16 autocast for forward and loss (mixed precision)
     channels_last: bool = False  # NHWC memory format for model and batches
     fused_optimizer: bool = False  # PyTorch's fused Adam/SGD kernel (same update rule, one pass)
@@ -75,6 +76,22 @@ class TrainConfig:
             raise TrainingError("low_res_epochs > 0 trains on random crops: set augment=True")
         if self.low_res_size < 1:
             raise TrainingError(f"low_res_size={self.low_res_size}: use a positive size")
+        if not 0 <= self.tta_shift <= 4:
+            raise TrainingError(f"tta_shift={self.tta_shift}: use 0 (off) to 4 pixels")
+
+
+# Settings that only change how a trained model is evaluated, never its weights.
+EVAL_ONLY_FIELDS = frozenset({"tta_flip", "tta_shift", "eval_batch_size"})
+
+
+def training_identity(config: TrainConfig | dict[str, Any]) -> dict[str, Any]:
+    """The config's fields that determine the trained weights (evaluation-only ones dropped).
+
+    Checkpoints are matched on this, so a model can be re-evaluated with another test-time
+    augmentation without retraining.
+    """
+    fields = asdict(config) if isinstance(config, TrainConfig) else dict(config)
+    return {k: v for k, v in fields.items() if k not in EVAL_ONLY_FIELDS}
 
 
 @dataclass(frozen=True)
@@ -209,12 +226,32 @@ def predict_logits(model: nn.Module, images_u8: torch.Tensor, config: TrainConfi
         for start in range(0, images_u8.shape[0], config.eval_batch_size):
             x = prepare_batch(images_u8[start:start + config.eval_batch_size], config)
             with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=config.autocast):
-                logits = model(x).float()
-                if config.tta_flip:
-                    logits = 0.5 * (logits + model(x.flip(3)).float())
+                logits = _views_logits(model, x, config.tta_flip)
+                if config.tta_shift:
+                    shifted = [_views_logits(model, view, config.tta_flip)
+                               for view in shifted_views(x, config.tta_shift)]
+                    logits = 0.5 * logits + 0.5 * torch.stack(shifted).mean(0)
             outputs.append(logits)
     model.train(was_training)
     return torch.cat(outputs) if outputs else torch.empty(0, 0)
+
+
+def _views_logits(model: nn.Module, x: torch.Tensor, flip: bool) -> torch.Tensor:
+    logits = model(x).float()
+    return 0.5 * (logits + model(x.flip(3)).float()) if flip else logits
+
+
+def shifted_views(x: torch.Tensor, shift: int) -> list[torch.Tensor]:
+    """Two copies of ``x`` translated by ``(-shift, -shift)`` and ``(+shift, +shift)`` pixels,
+    the uncovered border filled by reflection (test-time augmentation)."""
+    if shift < 1:
+        raise TrainingError(f"shift={shift}: use a positive number of pixels")
+    h, w = x.shape[-2:]
+    padded = F.pad(x, (shift, shift, shift, shift), mode="reflect")
+    views = [padded[..., :h, :w], padded[..., 2 * shift:2 * shift + h, 2 * shift:2 * shift + w]]
+    if x.is_contiguous(memory_format=torch.channels_last):
+        views = [v.contiguous(memory_format=torch.channels_last) for v in views]
+    return views
 
 
 def evaluate(model: nn.Module, images_u8: torch.Tensor, labels: torch.Tensor,
@@ -269,7 +306,11 @@ def train(model: nn.Module, train_images: torch.Tensor, train_labels: torch.Tens
     ``resume`` an existing one (same config) is loaded first, so a killed run continues
     where it stopped; on CPU the final weights equal those of an uninterrupted run.
     ``on_epoch_end`` is called after the checkpoint is written (tests stop runs with it).
+    The per-epoch validation leaves out ``tta_shift``'s shifted views (they triple its cost);
+    evaluate the final model with ``evaluate``/``predict_logits`` for the full test-time
+    augmentation.
     """
+    epoch_eval = replace(config, tta_shift=0)
     device = train_images.device
     if next(model.parameters()).device != device:
         raise TrainingError(f"model is on {next(model.parameters()).device} but the data on "
@@ -284,7 +325,7 @@ def train(model: nn.Module, train_images: torch.Tensor, train_labels: torch.Tens
     start_epoch = 0
     if checkpoint_path is not None and resume and Path(checkpoint_path).exists():
         state = torch.load(checkpoint_path, map_location=device, weights_only=False)
-        if state["config"] != asdict(config):
+        if training_identity(state["config"]) != training_identity(config):
             raise TrainingError(f"checkpoint {checkpoint_path} was written with another "
                                 "config: delete it or pass resume=False")
         model.load_state_dict(state["model"])
@@ -325,7 +366,7 @@ def train(model: nn.Module, train_images: torch.Tensor, train_labels: torch.Tens
         seconds = time.perf_counter() - started
         val_loss = val_accuracy = None
         if val_images is not None and val_labels is not None and val_images.shape[0] > 0:
-            val_loss, val_accuracy = evaluate(model, val_images, val_labels, config)
+            val_loss, val_accuracy = evaluate(model, val_images, val_labels, epoch_eval)
         elapsed = (history[-1].elapsed_seconds if history else 0.0) + seconds
         record = EpochRecord(epoch=epoch + 1, train_loss=loss_sum.item() / n,
                              train_accuracy=correct.item() / n, val_loss=val_loss,

@@ -11,8 +11,8 @@ import torch
 from bmlib.cnn_models import ResNetConfig, ResNetSmall, SeedCNN, SeedCNNConfig
 from bmlib.training import (TrainConfig, TrainingError, augment_batch, evaluate,
                             keras_validation_split, learning_rate, make_optimizer,
-                            prepare_batch, save_atomic,
-                            to_device_uint8, train)
+                            predict_logits, prepare_batch, save_atomic, shifted_views,
+                            to_device_uint8, train, training_identity)
 
 TINY = SeedCNNConfig(conv1_filters=4, conv2_filters=8, hidden_units=16)
 
@@ -152,6 +152,57 @@ def test_resume_refuses_a_checkpoint_of_another_config(tmp_path: Path):
     with pytest.raises(TrainingError, match="another config"):
         train(SeedCNN(TINY), images, labels, replace(config, lr=0.1),
               checkpoint_path=checkpoint, show_progress=False)
+
+
+def test_resume_accepts_a_checkpoint_that_differs_only_in_evaluation_settings(tmp_path: Path):
+    images, labels = _data(32)
+    checkpoint = tmp_path / "run.pt"
+    config = TrainConfig(epochs=1, batch_size=16)
+    first = train(SeedCNN(TINY), images, labels, config, checkpoint_path=checkpoint,
+                  show_progress=False)
+    again = train(SeedCNN(TINY), images, labels,
+                  replace(config, tta_flip=True, tta_shift=2, eval_batch_size=7),
+                  checkpoint_path=checkpoint, show_progress=False)
+    assert again.resumed_from_epoch == 1
+    for a, b in zip(first.model.state_dict().values(), again.model.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_training_identity_drops_only_evaluation_settings():
+    config = TrainConfig()
+    assert training_identity(replace(config, tta_flip=True, tta_shift=1)) == training_identity(config)
+    assert training_identity(replace(config, lr=0.5)) != training_identity(config)
+    assert "tta_shift" not in training_identity(config) and "lr" in training_identity(config)
+
+
+def test_shifted_views_translate_diagonally_with_reflected_borders():
+    x = torch.arange(2 * 3 * 5 * 5, dtype=torch.float64).view(2, 3, 5, 5)
+    for shift in (1, 2):
+        down, up = shifted_views(x, shift)
+        assert down.shape == up.shape == x.shape
+        assert torch.equal(down[..., shift:, shift:], x[..., :-shift, :-shift])
+        assert torch.equal(up[..., :-shift, :-shift], x[..., shift:, shift:])
+        assert torch.equal(down[..., 0, shift:], x[..., shift, :-shift])  # reflected row
+    with pytest.raises(TrainingError, match="positive"):
+        shifted_views(x, 0)
+
+
+def test_shift_tta_averages_the_views_as_documented():
+    torch.manual_seed(0)
+    model = SeedCNN(TINY).eval()
+    images, _ = _data(8)
+    config = TrainConfig(tta_flip=True, tta_shift=1, eval_batch_size=3)
+    x = prepare_batch(images, config)
+
+    def both(v):
+        return 0.5 * (model(v) + model(v.flip(3)))
+
+    with torch.no_grad():
+        expected = 0.5 * both(x) + 0.25 * sum(both(v) for v in shifted_views(x, 1))
+        got = predict_logits(model, images, config)  # in batches of 3
+    assert torch.allclose(got, expected, atol=1e-6)
+    with pytest.raises(TrainingError, match="tta_shift"):
+        TrainConfig(tta_shift=5)
 
 
 def test_save_atomic_keeps_the_old_file_when_writing_fails(tmp_path: Path):

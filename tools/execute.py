@@ -19,19 +19,26 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from bmlib.notebooks import ChapterError, chapter_notebooks, code_hash, find_chapter, library_files
+from bmlib.notebooks import (ChapterError, chapter_notebooks, code_hash, coalesce_streams,
+                             find_chapter, library_files)
 
 # Appendices that read the other executed chapters: run after them, in this order.
 COLLECTORS = ("claims_ledger", "reproducibility")
 
 
 def execute_in_place(path: Path, timeout: int | None = None) -> float:
-    """Execute one notebook in a fresh kernel and write it back; returns seconds taken."""
+    """Execute one notebook in a fresh kernel and write it back; returns seconds taken.
+
+    Stream outputs are coalesced as a front end shows them (``coalesce_streams``), so the
+    committed notebook holds each progress bar's final line, not every redraw."""
     notebook = nbformat.read(path, as_version=4)
     started = time.perf_counter()
     client = NotebookClient(notebook, kernel_name="python3", timeout=timeout,
                             resources={"metadata": {"path": str(path.parent)}})
     client.execute()
+    for cell in notebook.cells:  # progress bars: keep their final state, not every redraw
+        if cell.cell_type == "code":
+            cell.outputs = [nbformat.from_dict(o) for o in coalesce_streams(cell.outputs)]
     notebook.metadata.setdefault("bmlib", {})["executed_hash"] = code_hash(
         notebook, library_files())
     nbformat.write(notebook, path)
