@@ -17,6 +17,11 @@ Prints figures (it is not a timed test). Run from the repository root:
   variant, all from seed 0 through the same training loop;
 * with ``--improved-epochs N``: the improved recipe's test accuracy after each epoch against
   cumulative training time;
+* the allocator setting (``bmlib.allocator.retain_freed_memory``) measured on its own: the
+  chapter's fast path in fresh child processes, alternately with glibc's default allocator
+  and with freed memory retained, as seconds per epoch and minor page faults per step (the
+  fault count does not depend on the machine's load); the main process sets it before the
+  throughput table, so the baseline gets it too and the ratios show only the other changes;
 * CPU time next to wall time and the load average, because on a shared machine wall time
   measures the neighbours as much as the code; and the process's peak resident memory.
 """
@@ -24,6 +29,7 @@ Prints figures (it is not a timed test). Run from the repository root:
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import statistics
 import time
@@ -33,6 +39,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
+from bmlib.allocator import minor_page_faults, retain_freed_memory
 from bmlib.cifar10 import load_cifar10
 from bmlib.cifar10_recipes import Recipe, improved_recipe, seed_recipe
 from bmlib.cnn_models import SeedCNN, SeedCNNConfig
@@ -96,6 +103,49 @@ def fast_images_per_second(images_u8: torch.Tensor, labels: torch.Tensor, batche
     return result.history[0].images_per_second, n / (time.process_time() - cpu)
 
 
+def allocator_probe(retain: bool, batches: int) -> tuple[float, float]:
+    """In a fresh process: (s/epoch, minor page faults per step) of the chapter's fast path.
+
+    Random uint8 pixels (the speed of these kernels does not depend on pixel values); one
+    warm-up epoch of 20 batches, then ``batches`` measured batches.
+    """
+    g = torch.Generator().manual_seed(0)
+    images = torch.randint(0, 256, (batches * 64, 3, 32, 32), generator=g, dtype=torch.uint8)
+    labels = torch.randint(0, 10, (batches * 64,), generator=g)
+    recipe = seed_recipe(0, epochs=1)
+    torch.manual_seed(0)
+    model = recipe.build_model()
+    train(model, images[:20 * 64], labels[:20 * 64], recipe.train_config, show_progress=False,
+          retain_memory=retain)
+    faults = minor_page_faults()
+    result = train(model, images, labels, recipe.train_config, show_progress=False,
+                   retain_memory=retain)
+    return (EPOCH_IMAGES / result.history[0].images_per_second,
+            (minor_page_faults() - faults) / batches)
+
+
+def compare_allocators(batches: int, rounds: int) -> None:
+    """Print the fast path's speed and page faults with and without retained freed memory."""
+    context = multiprocessing.get_context("spawn")  # a fresh allocator in every child
+    rows: dict[bool, list[tuple[float, float]]] = {False: [], True: []}
+    pool = context.Pool(1, maxtasksperchild=1)
+    try:
+        for _ in progress(range(rounds), desc="allocator rounds"):
+            for retain in (False, True):
+                rows[retain].append(pool.apply(allocator_probe, (retain, batches)))
+    finally:
+        pool.close()
+        pool.join()
+    print(f"\nallocator: the chapter's fast path, {batches} batches per fresh process, median of "
+          f"{rounds} alternating rounds:")
+    for retain, name in ((False, "glibc default"), (True, "freed memory retained")):
+        seconds = statistics.median(r[0] for r in rows[retain])
+        faults = statistics.median(r[1] for r in rows[retain])
+        print(f"  {name:24s} {seconds:6.1f} s/epoch {faults:8,.0f} page faults/step")
+    ratio = statistics.median(d[0] / r[0] for d, r in zip(rows[False], rows[True]))
+    print(f"  speed-up (per round, median): {ratio:.2f}x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--batches", type=int, default=150, help="batches per throughput run")
@@ -106,6 +156,9 @@ def main() -> None:
     parser.add_argument("--improved-epochs", type=int, default=0,
                         help="epochs of the improved recipe for time-to-accuracy (0: skip)")
     parser.add_argument("--improved-width", type=int, default=32)
+    parser.add_argument("--allocator-rounds", type=int, default=3,
+                        help="alternating fresh-process rounds of the allocator comparison "
+                             "(0: skip; CPU only)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--tiny", action="store_true", help="smoke run: few batches, no data")
     args = parser.parse_args()
@@ -119,6 +172,7 @@ def main() -> None:
         test_images, test_labels = images[:500], labels[:500]
         args.batches = min(args.batches, 5)
         args.rounds = min(args.rounds, 2)
+        args.allocator_rounds = min(args.allocator_rounds, 1)
     else:
         data = load_cifar10(quiet=True)
         train_part, _ = keras_validation_split(data.train_images.shape[0], 0.2)
@@ -129,6 +183,11 @@ def main() -> None:
         print(f"data: {data.source.path} (official: {data.source.official})")
     print(f"device: {device} - {choice.name}; torch threads {torch.get_num_threads()}; "
           f"load average before: {os.getloadavg()}")
+
+    if device.type == "cpu" and args.allocator_rounds > 0:
+        compare_allocators(args.batches, args.allocator_rounds)
+    setting = retain_freed_memory()  # for every row below, the baseline included
+    print(f"\nallocator for the table below: {setting.reason}")
 
     x, y = to_device_uint8(images, labels, device)
     baseline = "plain DataLoader, float32 (baseline)"

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from bmlib.cnn_models import ResNetConfig, ResNetSmall, SeedCNN, SeedCNNConfig
-from bmlib.training import (TrainConfig, TrainingError, augment_batch, evaluate,
-                            keras_validation_split, learning_rate, make_optimizer,
+from bmlib.training import (CIFAR10_MEAN, CIFAR10_STD, TrainConfig, TrainingError,
+                            augment_batch, evaluate, keras_validation_split, learning_rate, make_optimizer,
                             predict_logits, prepare_batch, save_atomic, shifted_views,
                             to_device_uint8, train, training_identity)
 
@@ -44,6 +44,24 @@ def test_prepare_batch_unit_scaling_and_channels_last():
     x = prepare_batch(images, TrainConfig(channels_last=True))
     assert x.dtype == torch.float32 and x.is_contiguous(memory_format=torch.channels_last)
     torch.testing.assert_close(x, images.float() / 255.0)
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_prepare_batch_in_place_scaling_is_bitwise_the_plain_formula(channels_last):
+    images, _ = _data(8)
+    unit = prepare_batch(images, TrainConfig(channels_last=channels_last))
+    assert torch.equal(unit, images.float() / 255.0)
+    standard = prepare_batch(images, TrainConfig(channels_last=channels_last,
+                                                 normalize="standardize"))
+    mean = torch.tensor(CIFAR10_MEAN).view(1, 3, 1, 1)
+    std = torch.tensor(CIFAR10_STD).view(1, 3, 1, 1)
+    assert torch.equal(standard, (images.float() - mean) / std)
+    assert standard.is_contiguous(
+        memory_format=torch.channels_last if channels_last else torch.contiguous_format)
+    augmented = prepare_batch(images, TrainConfig(channels_last=channels_last, augment=True),
+                              torch.Generator().manual_seed(0))
+    assert augmented.is_contiguous(
+        memory_format=torch.channels_last if channels_last else torch.contiguous_format)
 
 
 def test_augment_batch_is_a_crop_of_the_padded_image_or_its_mirror():
