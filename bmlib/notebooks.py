@@ -197,7 +197,12 @@ def collapse_stream_text(text: str) -> str:
 
 def coalesce_streams(outputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Merge consecutive stream outputs of the same name and collapse their progress-bar
-    redraws (see ``collapse_stream_text``); other outputs are kept as they are, in order."""
+    redraws (see ``collapse_stream_text``); other outputs are kept as they are, in order.
+
+    A stream that collapses to nothing (a bar cleared with ``leave=False``) is dropped, but
+    one that is only whitespace is kept: tqdm ends a bar with a lone newline that can arrive
+    after the cell's stdout, and nbval, which merges each stream name across the cell,
+    expects it."""
     merged: list[dict[str, Any]] = []
     for output in outputs:
         if (output.get("output_type") == "stream" and merged
@@ -210,7 +215,7 @@ def coalesce_streams(outputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for output in merged:
         if output.get("output_type") == "stream":
             text = collapse_stream_text(output["text"])
-            if not text.strip():
+            if not text:  # a cleared bar; a lone "\n" stays: nbval compares it too
                 continue
             output = {**output, "text": text}
         collapsed.append(output)

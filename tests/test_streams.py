@@ -28,3 +28,21 @@ def test_consecutive_streams_merge_across_output_boundaries():
         {"output_type": "display_data", "data": {"text/plain": "x"}, "metadata": {}},
     ]
     assert outputs[0]["text"] == "\rbar 1/3"  # the input is not modified
+
+
+def test_a_bars_closing_newline_after_stdout_is_kept():
+    # tqdm's final "\n" can arrive after the cell printed its table to stdout; dropping it
+    # made nbval's merged stderr differ from a live run's by that newline
+    outputs = [
+        {"output_type": "stream", "name": "stderr", "text": "\rfits: 1/2\rfits: 2/2"},
+        {"output_type": "stream", "name": "stdout", "text": "table\n"},
+        {"output_type": "stream", "name": "stderr", "text": "\n"},
+    ]
+    collapsed = coalesce_streams(outputs)
+    assert collapsed == [
+        {"output_type": "stream", "name": "stderr", "text": "fits: 2/2"},
+        {"output_type": "stream", "name": "stdout", "text": "table\n"},
+        {"output_type": "stream", "name": "stderr", "text": "\n"},
+    ]
+    merged_stderr = "".join(o["text"] for o in collapsed if o["name"] == "stderr")
+    assert merged_stderr == "fits: 2/2\n"
