@@ -8,7 +8,7 @@ Prints figures (it is not a timed test). Run from the repository root:
 * throughput of the essay's CNN at batch 64, as training images per second and seconds per
   40,000-image epoch, for (a) a plain ``DataLoader(TensorDataset)`` float32 loop, the way
   most tutorials write it (NCHW, ReLU-then-pool, Adam's per-parameter loop), and (b)
-  ``bmlib.training.train`` with the data resident as uint8, adding one change per row:
+  ``bmlib.train.loop.train`` with the data resident as uint8, adding one change per row:
   channels-last, max-pool before ReLU (exactly equal), fused Adam (= the chapter's recipe),
   then bf16 autocast; all measured in the same run on the same number of batches, with the
   ratio to the baseline;
@@ -17,7 +17,7 @@ Prints figures (it is not a timed test). Run from the repository root:
   variant, all from seed 0 through the same training loop;
 * with ``--improved-epochs N``: the improved recipe's test accuracy after each epoch against
   cumulative training time;
-* the allocator setting (``bmlib.allocator.retain_freed_memory``) measured on its own: the
+* the allocator setting (``bmlib.core.allocator.retain_freed_memory``) measured on its own: the
   chapter's fast path in fresh child processes, alternately with glibc's default allocator
   and with freed memory retained, as seconds per epoch and minor page faults per step (the
   fault count does not depend on the machine's load); the main process sets it before the
@@ -39,14 +39,14 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
-from bmlib.allocator import minor_page_faults, retain_freed_memory
-from bmlib.cifar10 import load_cifar10
-from bmlib.cifar10_recipes import Recipe, improved_recipe, seed_recipe
-from bmlib.cnn_models import SeedCNN, SeedCNNConfig
-from bmlib.device import select_device
-from bmlib.progress import progress
-from bmlib.runcard import peak_rss_mb
-from bmlib.training import evaluate, keras_validation_split, to_device_uint8, train
+from bmlib.core.allocator import minor_page_faults, retain_freed_memory
+from bmlib.data.cifar10 import load_cifar10
+from bmlib.train.recipes import Recipe, improved_recipe, seed_recipe
+from bmlib.models.cnn import SeedCNN, SeedCNNConfig
+from bmlib.core.device import select_device
+from bmlib.core.progress import progress
+from bmlib.book.runcard import peak_rss_mb
+from bmlib.train.loop import evaluate, keras_validation_split, to_device_uint8, train
 
 EPOCH_IMAGES = 40_000  # images in one epoch of the essay's run (validation_split=0.2)
 
@@ -93,7 +93,7 @@ def variant_recipe(seed: int, epochs: int, channels_last: bool, pool_first: bool
 
 def fast_images_per_second(images_u8: torch.Tensor, labels: torch.Tensor, batches: int,
                            recipe: Recipe) -> tuple[float, float]:
-    """(wall, CPU) images/s of ``bmlib.training.train`` for one epoch of ``batches`` batches."""
+    """(wall, CPU) images/s of ``bmlib.train.loop.train`` for one epoch of ``batches`` batches."""
     torch.manual_seed(recipe.train_config.seed)
     config = recipe.train_config
     model = recipe.build_model().to(images_u8.device)

@@ -1,6 +1,6 @@
 """Data-parallel throughput: 1 process vs 2 processes (gloo on CPU, NCCL on GPUs), side by side.
 
-Runs the same DDP training (bmlib.distributed) with world_size 1 and 2, alternating
+Runs the same DDP training (bmlib.train.distributed) with world_size 1 and 2, alternating
 (1, 2, 1, 2, ...) so that both see the same machine load, and prints the median training
 throughput of each (global examples per second of the training loop, process start-up
 excluded) and the ratio. Each rank uses ``--threads`` intra-op threads, so the 2-process run
@@ -17,7 +17,7 @@ import statistics
 
 import torch
 
-from bmlib.distributed import DataParallelConfig, resolve_backend, run_spawned, \
+from bmlib.train.distributed import DataParallelConfig, resolve_backend, run_spawned, \
     synthetic_classification
 
 

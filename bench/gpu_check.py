@@ -18,10 +18,10 @@ from dataclasses import replace
 
 import torch
 
-from bmlib.cifar10_recipes import improved_recipe, seed_recipe
-from bmlib.device import select_device
-from bmlib.runcard import peak_rss_mb
-from bmlib.training import evaluate, keras_validation_split, to_device_uint8, train
+from bmlib.train.recipes import improved_recipe, seed_recipe
+from bmlib.core.device import select_device
+from bmlib.book.runcard import peak_rss_mb
+from bmlib.train.loop import evaluate, keras_validation_split, to_device_uint8, train
 
 
 def main() -> None:
@@ -44,7 +44,7 @@ def main() -> None:
         x_all, y_all = to_device_uint8(images, labels, device)
         epochs, improved_epochs, width = 1, 1, 8
     else:
-        from bmlib.cifar10 import load_cifar10
+        from bmlib.data.cifar10 import load_cifar10
 
         data = load_cifar10(quiet=True)
         train_part, val_part = keras_validation_split(data.train_images.shape[0], 0.2)

@@ -1,4 +1,4 @@
-"""bmlib.allocator: glibc keeps freed training buffers, so steps stop page-faulting."""
+"""bmlib.core.allocator: glibc keeps freed training buffers, so steps stop page-faulting."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import textwrap
 
 import pytest
 
-from bmlib import allocator
-from bmlib.allocator import MAX_MMAP_THRESHOLD, retain_freed_memory
+from bmlib.core import allocator
+from bmlib.core.allocator import MAX_MMAP_THRESHOLD, retain_freed_memory
 
 GLIBC = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
 
@@ -18,9 +18,9 @@ GLIBC = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
 # the setting is process-wide and must not leak into the test process.
 PROBE = textwrap.dedent("""
     import sys, torch
-    from bmlib.allocator import minor_page_faults
-    from bmlib.cifar10_recipes import seed_recipe
-    from bmlib.training import train
+    from bmlib.core.allocator import minor_page_faults
+    from bmlib.train.recipes import seed_recipe
+    from bmlib.train.loop import train
     retain = sys.argv[1] == "retain"
     g = torch.Generator().manual_seed(0)
     images = torch.randint(0, 256, (30 * 64, 3, 32, 32), generator=g, dtype=torch.uint8)
@@ -51,7 +51,7 @@ def test_retained_memory_removes_the_page_faults_of_a_training_step():
 
 @pytest.mark.skipif(not GLIBC, reason="mallopt is glibc's")
 def test_the_setting_is_accepted_and_idempotent_in_a_fresh_process():
-    code = ("from bmlib.allocator import retain_freed_memory as r; "
+    code = ("from bmlib.core.allocator import retain_freed_memory as r; "
             "a, b = r(), r(); print(a.applied, b.applied, a == b)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True, timeout=120)

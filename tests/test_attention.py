@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
-from bmlib.attention import (
+from bmlib.models.attention import (
     MultiHeadSelfAttention, ReversalConfig, TransformerBlock, block_matmul_flops,
     block_parameter_count, scaled_dot_product_attention, train_reversal,
 )

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from bmlib.cifar10_recipes import (BookRun, CheckpointError, book_checkpoint_paths, book_models,
+from bmlib.train.recipes import (BookRun, CheckpointError, book_checkpoint_paths, book_models,
                                    chapter_splits, load_pins)
-from bmlib.checksums import sha256_file
-from bmlib.notebooks import find_chapter, notebook_parameters, read_notebook
+from bmlib.core.files import sha256_file
+from bmlib.book.notebooks import find_chapter, notebook_parameters, read_notebook
 from tools import pin_checkpoints
 
 CPU = torch.device("cpu")

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from bmlib.capacity import fit, make_regression_task, mlp, mlp_parameter_count
+from bmlib.studies.capacity import fit, make_regression_task, mlp, mlp_parameter_count
 
 
 @pytest.mark.parametrize("width,depth", [(1, 1), (4, 1), (8, 3), (32, 2)])

@@ -7,7 +7,7 @@ import pytest
 from sklearn.datasets import load_breast_cancer
 from sklearn.metrics import accuracy_score, brier_score_loss, log_loss as sk_log_loss
 
-from bmlib.case_studies import (
+from bmlib.studies.case_studies import (
     MLPConfig,
     accuracy,
     bootstrap_difference,

@@ -5,10 +5,10 @@ import re
 
 import pytest
 
-from bmlib.notebooks import (IGNORE_OUTPUT_TAG, ChapterError, chapter_notebooks, ci_profile,
+from bmlib.book.notebooks import (IGNORE_OUTPUT_TAG, ChapterError, chapter_notebooks, ci_profile,
                              code_hash, notebook_parameters, parameters_cell_index,
                              prepare_for_validation, read_notebook, toc_files)
-from bmlib.paths import repo_root
+from bmlib.core.paths import repo_root
 
 CHAPTERS = chapter_notebooks()
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -90,7 +90,7 @@ def test_every_image_has_alt_text(chapter):
             data = output.get("data", {})
             assert not ("image/png" in data and "text/html" not in data), (
                 "a bare image output has no alt text: show figures with "
-                "bmlib.figures.show_figure(fig, alt=...)")
+                "bmlib.book.figures.show_figure(fig, alt=...)")
             for img in re.findall(r"<img\b[^>]*>", "".join(data.get("text/html", ""))):
                 assert re.search(r"alt=['\"][^'\"]{15,}", img), img[:120]
 

@@ -18,9 +18,9 @@ from typing import Iterator
 import numpy as np
 import pytest
 
-from bmlib import cifar10 as cifar10_module
-from bmlib import cifar10_archive
-from bmlib.cifar10 import (
+from bmlib.data import cifar10 as cifar10_module
+from bmlib.data import cifar10_archive
+from bmlib.data.cifar10 import (
     CLASS_NAMES,
     ArchiveInfo,
     Cifar10,
@@ -30,9 +30,9 @@ from bmlib.cifar10 import (
     record_source,
     SHARED_COPY_SHA256,
 )
-from bmlib.cifar10_archive import ARCHIVE_NAME, FOLDER_NAME, OFFICIAL_MD5
-from bmlib.paths import repo_root
-from bmlib.runcard import RunRecorder
+from bmlib.data.cifar10_archive import ARCHIVE_NAME, FOLDER_NAME, OFFICIAL_MD5
+from bmlib.core.paths import repo_root
+from bmlib.book.runcard import RunRecorder
 
 TINY = Cifar10Layout(records_per_file=20)
 META = ("\n".join(CLASS_NAMES) + "\n\n").encode("ascii")

@@ -1,6 +1,6 @@
 import pytest
 
-from bmlib.ledger import VERDICTS, Claim, ClaimError, claims_in_notebook, html_id, show_claims
+from bmlib.book.ledger import VERDICTS, Claim, ClaimError, claims_in_notebook, html_id, show_claims
 
 
 def make(**changes):

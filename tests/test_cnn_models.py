@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from bmlib.cnn_models import (ResNetConfig, ResNetSmall, SeedCNN, SeedCNNConfig,
+from bmlib.models.cnn import (ResNetConfig, ResNetSmall, SeedCNN, SeedCNNConfig,
                               measured_flops, parameter_count, seed_cnn_flops,
                               seed_cnn_parameter_count)
 
@@ -72,7 +72,7 @@ def test_confusion_matrix_and_per_class_accuracy_match_sklearn():
     import numpy as np
     from sklearn.metrics import confusion_matrix as sk_confusion
 
-    from bmlib.evaluation import accuracy, confusion_matrix, per_class_accuracy
+    from bmlib.metrics.classification import accuracy, confusion_matrix, per_class_accuracy
 
     rng = np.random.default_rng(0)
     true = rng.integers(0, 4, 200)
@@ -86,7 +86,7 @@ def test_confusion_matrix_and_per_class_accuracy_match_sklearn():
 
 
 def test_summarize_seeds():
-    from bmlib.evaluation import summarize_seeds
+    from bmlib.metrics.classification import summarize_seeds
 
     summary = summarize_seeds([0.7, 0.72, 0.74])
     assert summary.mean == pytest.approx(0.72)
@@ -97,7 +97,7 @@ def test_summarize_seeds():
 
 
 def test_layer_summary_matches_keras_shapes_and_totals():
-    from bmlib.cnn_models import layer_summary
+    from bmlib.models.cnn import layer_summary
 
     rows = layer_summary(SeedCNN(SeedCNNConfig(pool_before_relu=False)))
     shapes = [r[2] for r in rows]

@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from bmlib.convolution import conv2d_cost, conv2d_im2col, conv2d_loops, im2col, output_size
+from bmlib.scratch.convolution import conv2d_cost, conv2d_im2col, conv2d_loops, im2col, output_size
 
 TOL = 1e-12
 

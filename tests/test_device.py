@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from bmlib.device import DeviceUnavailableError, is_valid_device_spec, select_device
+from bmlib.core.device import DeviceUnavailableError, is_valid_device_spec, select_device
 
 
 def test_auto_picks_an_available_device():

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from bmlib.distributed import (
+from bmlib.train.distributed import (
     DataParallelConfig,
     global_batch_indices,
     local_slice,
@@ -108,7 +108,7 @@ def test_torchrun_entry_point(tmp_path: Path):
     """The same module runs under torchrun (2 CPU processes, gloo)."""
     out = tmp_path / "result.pt"
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone",
-               "--nproc_per_node", "2", "-m", "bmlib.distributed", "--examples", "128",
+               "--nproc_per_node", "2", "-m", "bmlib.train.distributed", "--examples", "128",
                "--steps", "5", "--global-batch", "16", "--backend", "gloo",
                "--out", str(out)]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}

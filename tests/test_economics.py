@@ -5,7 +5,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from bmlib.economics import (
+from bmlib.econ.costs import (
     Accelerator,
     EconomicsError,
     TransformerShape,

@@ -1,4 +1,4 @@
-from bmlib.environment_report import (
+from bmlib.book.environment_report import (
     BOOK_TOOLS,
     hardware_report,
     installed_version,

@@ -4,7 +4,7 @@ import tomllib
 
 import yaml
 
-from bmlib.paths import repo_root
+from bmlib.core.paths import repo_root
 
 
 def test_environment_yml_lists_the_same_dependencies_as_pyproject():

@@ -4,7 +4,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from bmlib.notebooks import code_hash, library_files
+from bmlib.book.notebooks import code_hash, library_files
 from tools.execute import execute_in_place
 
 pytestmark = pytest.mark.slow

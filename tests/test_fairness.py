@@ -1,4 +1,4 @@
-"""bmlib.fairness: per-class accuracy and its disparity summaries."""
+"""bmlib.metrics.fairness: per-class accuracy and its disparity summaries."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import balanced_accuracy_score, recall_score
 
-from bmlib.fairness import FairnessError, disparity, per_class_accuracy
+from bmlib.metrics.fairness import FairnessError, disparity, per_class_accuracy
 
 
 def test_per_class_accuracy_matches_sklearn_recall() -> None:

@@ -1,4 +1,4 @@
-"""bmlib.interpretability: saliency and integrated gradients against closed forms and
+"""bmlib.metrics.interpretability: saliency and integrated gradients against closed forms and
 autograd in float64; completeness; randomisation changes the maps; Spearman vs SciPy."""
 
 from __future__ import annotations
@@ -8,11 +8,11 @@ import pytest
 import torch
 from torch import nn
 
-from bmlib.interpretability import (AttributionError, cascading_randomizations,
+from bmlib.metrics.interpretability import (AttributionError, cascading_randomizations,
                                     completeness_gap, integrated_gradients,
                                     mean_rank_correlation, parameter_layers, randomized_copy,
                                     saliency, spearman)
-from bmlib.small_cnn import SmallCNN, SmallCNNConfig
+from bmlib.models.small_cnn import SmallCNN, SmallCNNConfig
 
 
 def _linear_model() -> nn.Module:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bmlib.ledger import (
+from bmlib.book.ledger import (
     VERDICTS,
     Claim,
     broken_links,
@@ -12,7 +12,7 @@ from bmlib.ledger import (
     markdown_labels,
     verdict_counts,
 )
-from bmlib.notebooks import chapter_notebooks, read_notebook, toc_files
+from bmlib.book.notebooks import chapter_notebooks, read_notebook, toc_files
 
 
 def make(**changes):
@@ -93,7 +93,7 @@ def test_the_ledger_appendix_is_in_the_book_and_collects_every_chapter():
 
 
 def test_locations_sort_in_document_order():
-    from bmlib.ledger import location_key, sorted_claims, top_section
+    from bmlib.book.ledger import location_key, sorted_claims, top_section
 
     assert location_key("abstract") < location_key("§1.3") < location_key("§2 (concept map)") \
         < location_key("§4.3.4 step 3") < location_key("§9.7") < location_key("byline")

@@ -6,9 +6,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from bmlib import mlp_numpy as mn
-from bmlib.gradcheck import check_model_gradients, numerical_gradient, relative_error
-from bmlib.toy_data import grid_over, make_moons
+from bmlib.scratch import mlp as mn
+from bmlib.scratch.gradcheck import check_model_gradients, numerical_gradient, relative_error
+from bmlib.data.toy import grid_over, make_moons
 
 RTOL, ATOL = 1e-6, 1e-10
 TORCH_ACT = {"relu": torch.nn.ReLU, "sigmoid": torch.nn.Sigmoid, "tanh": torch.nn.Tanh,

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from bmlib import mlp_numpy as mn
-from bmlib.optim_numpy import (SGD, Adam, AdamConfig, SGDConfig, first_step_ratio,
+from bmlib.scratch import mlp as mn
+from bmlib.scratch.optim import (SGD, Adam, AdamConfig, SGDConfig, first_step_ratio,
                                train_full_batch)
-from bmlib.toy_data import make_moons
+from bmlib.data.toy import make_moons
 
 STEPS = 100
 

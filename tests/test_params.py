@@ -1,6 +1,6 @@
 import pytest
 
-from bmlib.params import (Bool, Choice, Device, Float, Int, IntList, ParameterError, ParamSpec,
+from bmlib.book.params import (Bool, Choice, Device, Float, Int, IntList, ParameterError, ParamSpec,
                           Params, standard_params)
 
 

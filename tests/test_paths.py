@@ -1,6 +1,6 @@
 import os
 
-from bmlib import paths
+from bmlib.core import paths
 
 
 def test_repo_root_holds_the_package_and_book(monkeypatch, tmp_path):

@@ -1,4 +1,4 @@
-"""bmlib.privacy: the loss-threshold attack's AUC and advantage against scikit-learn."""
+"""bmlib.metrics.privacy: the loss-threshold attack's AUC and advantage against scikit-learn."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score, roc_curve
 
-from bmlib.privacy import PrivacyError, loss_auc, loss_threshold_attack
+from bmlib.metrics.privacy import PrivacyError, loss_auc, loss_threshold_attack
 
 
 def test_auc_and_advantage_match_sklearn() -> None:

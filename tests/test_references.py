@@ -2,9 +2,9 @@
 
 import pytest
 
-from bmlib.paths import repo_root
+from bmlib.core.paths import repo_root
 
-from bmlib.references import (
+from bmlib.book.references import (
     ESSAY_WORKS,
     BibliographyError,
     CitedWork,
@@ -96,7 +96,7 @@ def test_book_bibliography_keys_are_unique_and_have_years():
 
 def test_evidence_names_the_record_and_the_disagreeing_field():
     entries = parse_bibliography(SAMPLE)
-    from bmlib.references import citation_evidence
+    from bmlib.book.references import citation_evidence
 
     text = citation_evidence(check_citation(work(author="Francesco Petrelli"), entries))
     assert "Chollet, 'Deep Learning with Python', Manning Publications, 2017" in text

@@ -8,9 +8,9 @@ import pytest
 import papermill
 from papermill.exceptions import PapermillExecutionError
 
-from bmlib.notebooks import (chapter_notebooks, notebook_parameters, parameters_cell_index,
+from bmlib.book.notebooks import (chapter_notebooks, notebook_parameters, parameters_cell_index,
                              read_notebook)
-from bmlib.paths import repo_root
+from bmlib.core.paths import repo_root
 
 pytestmark = pytest.mark.slow
 CHAPTERS = chapter_notebooks()

@@ -2,9 +2,9 @@ import json
 
 import pytest
 
-from bmlib.device import select_device
-from bmlib.params import ParamSpec, standard_params
-from bmlib.runcard import (RunCard, RunRecorder, git_state, run_card_html, run_cards_in_notebook,
+from bmlib.core.device import select_device
+from bmlib.book.params import ParamSpec, standard_params
+from bmlib.book.runcard import (RunCard, RunRecorder, git_state, run_card_html, run_cards_in_notebook,
                            show_run_card)
 
 

@@ -1,11 +1,11 @@
-"""bmlib.scaling: the fits recover known exponents from synthetic data."""
+"""bmlib.econ.scaling: the fits recover known exponents from synthetic data."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from bmlib.scaling import (ScalingFitError, fit_power_law, fit_saturating_power_law,
+from bmlib.econ.scaling import (ScalingFitError, fit_power_law, fit_saturating_power_law,
                            pareto_frontier, published)
 
 
@@ -69,7 +69,7 @@ def test_saturating_needs_four_points_and_published_lookup() -> None:
 
 
 def test_exponential_trend_recovers_growth_and_band() -> None:
-    from bmlib.scaling import decimal_year, fit_exponential_trend
+    from bmlib.econ.scaling import decimal_year, fit_exponential_trend
 
     t = np.array([2018.0, 2019.0, 2020.0, 2021.0, 2022.0, 2023.0])
     y = 1e20 * 4.0 ** (t - 2018.0)
@@ -85,7 +85,7 @@ def test_exponential_trend_recovers_growth_and_band() -> None:
 
 
 def test_record_setters() -> None:
-    from bmlib.scaling import record_setters
+    from bmlib.econ.scaling import record_setters
 
     times = np.array([2020.0, 2021.0, 2021.0, 2022.0, 2023.0])
     values = np.array([5.0, 3.0, 8.0, 7.0, 9.0])

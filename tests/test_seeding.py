@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from bmlib.seeding import seed_everything
+from bmlib.core.seeding import seed_everything
 
 
 def draw():

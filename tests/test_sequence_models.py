@@ -4,7 +4,7 @@ recall task and the gradient-through-time measurement behave as documented."""
 import pytest
 import torch
 
-from bmlib.sequence_models import (
+from bmlib.models.recurrent import (
     LSTM, ElmanRNN, RecallConfig, RecallModel, hidden_state_gradient_norms, recall_batch,
     scale_recurrent_weights, train_recall,
 )

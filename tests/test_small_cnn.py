@@ -1,4 +1,4 @@
-"""bmlib.small_cnn: counts by formula equal numel() and PyTorch's FLOP counter; training is
+"""bmlib.models.small_cnn: counts by formula equal numel() and PyTorch's FLOP counter; training is
 deterministic and learns; bad input is rejected."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from bmlib.small_cnn import (FitConfig, SmallCNN, SmallCNNConfig, SmallCNNError, fit,
+from bmlib.models.small_cnn import (FitConfig, SmallCNN, SmallCNNConfig, SmallCNNError, fit,
                              per_example_losses, small_cnn_forward_flops,
                              small_cnn_parameter_count, stratified_subset)
 

@@ -1,6 +1,6 @@
-"""bmlib.notebooks.coalesce_streams: committed notebooks keep progress bars' final state."""
+"""bmlib.book.notebooks.coalesce_streams: committed notebooks keep progress bars' final state."""
 
-from bmlib.notebooks import coalesce_streams, collapse_stream_text
+from bmlib.book.notebooks import coalesce_streams, collapse_stream_text
 
 
 def test_a_redrawn_progress_bar_keeps_its_final_state():

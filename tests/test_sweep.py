@@ -1,4 +1,4 @@
-"""bmlib.sweep: bad grids fail before anything runs; real papermill runs of tiny notebooks
+"""bmlib.book.sweep: bad grids fail before anything runs; real papermill runs of tiny notebooks
 (parallel, failure and timeout reported, resume skips finished runs)."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from bmlib.params import Bool, Float, Int, ParamSpec
-from bmlib.sweep import (SweepError, grid_product, run_id, run_sweep, scaling_run_spec,
+from bmlib.book.params import Bool, Float, Int, ParamSpec
+from bmlib.book.sweep import (SweepError, grid_product, run_id, run_sweep, scaling_run_spec,
                          validate_grid)
 
 FAKE_SPEC = ParamSpec(X=Int(minimum=0), SLEEP=Float(minimum=0.0), FAIL=Bool())
@@ -22,7 +22,7 @@ def _fake_notebook(folder: Path) -> Path:
         new_code_cell("X = 1\nSLEEP = 0.0\nFAIL = False", metadata={"tags": ["parameters"]}),
         new_code_cell("import time\ntime.sleep(SLEEP)\n"
                       "if FAIL:\n    raise RuntimeError(f'boom at X={X}')"),
-        new_code_cell("from bmlib.runcard import RunRecorder, show_run_card\n"
+        new_code_cell("from bmlib.book.runcard import RunRecorder, show_run_card\n"
                       "show_run_card(RunRecorder('fake', {'X': X}).finish("
                       "metrics={'twice': 2 * X}))"),
     ])
@@ -57,7 +57,7 @@ def test_bad_grids_are_rejected(grid, message) -> None:
 
 
 def test_sweep_folder_follows_the_code(tmp_path: Path) -> None:
-    from bmlib.sweep import sweep_folder
+    from bmlib.book.sweep import sweep_folder
 
     notebook = _fake_notebook(tmp_path)
     first = sweep_folder("fake", notebook)

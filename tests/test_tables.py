@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from bmlib.checksums import sha256_file
-from bmlib.paths import repo_root
-from bmlib.tables import (
+from bmlib.core.files import sha256_file
+from bmlib.core.paths import repo_root
+from bmlib.data.tables import (
     RECORD_SUFFIX,
     SOURCE_COLUMN,
     ChecksumError,

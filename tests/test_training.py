@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from bmlib.cnn_models import ResNetConfig, ResNetSmall, SeedCNN, SeedCNNConfig
-from bmlib.training import (CIFAR10_MEAN, CIFAR10_STD, TrainConfig, TrainingError,
+from bmlib.models.cnn import ResNetConfig, ResNetSmall, SeedCNN, SeedCNNConfig
+from bmlib.train.loop import (CIFAR10_MEAN, CIFAR10_STD, TrainConfig, TrainingError,
                             augment_batch, evaluate, keras_validation_split, learning_rate, make_optimizer,
                             predict_logits, prepare_batch, save_atomic, shifted_views,
                             to_device_uint8, train, training_identity)
@@ -238,9 +238,9 @@ def test_save_atomic_keeps_the_old_file_when_writing_fails(tmp_path: Path):
 
 
 def test_pinned_checkpoints_are_verified(tmp_path: Path, monkeypatch):
-    from bmlib.cifar10_recipes import (CheckpointError, checkpoint_path, load_pinned,
+    from bmlib.train.recipes import (CheckpointError, checkpoint_path, load_pinned,
                                        obtain_model, seed_recipe)
-    from bmlib.checksums import sha256_file
+    from bmlib.core.files import sha256_file
 
     monkeypatch.setenv("BMLIB_CACHE_DIR", str(tmp_path))
     recipe = seed_recipe(0, epochs=1)
@@ -302,7 +302,7 @@ def test_low_resolution_epochs_are_validated():
 
 
 def test_improved_recipe_keeps_its_last_epoch_at_full_size():
-    from bmlib.cifar10_recipes import improved_recipe
+    from bmlib.train.recipes import improved_recipe
 
     assert improved_recipe(0, epochs=15).train_config.low_res_epochs == 10
     assert improved_recipe(0, epochs=1).train_config.low_res_epochs == 0

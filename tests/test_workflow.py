@@ -6,7 +6,7 @@ import pytest
 import torch
 from sklearn.metrics import f1_score, recall_score
 
-from bmlib.workflow import (
+from bmlib.studies.workflow import (
     HeldOutTestSet, ModelConfig, SecondTestEvaluationError, build_model, classification_metrics,
     fit_and_score, load_digits_arrays, predictor, prepare_digits, selection_bias, split_indices,
     train_model,

@@ -1,7 +1,7 @@
 """Re-execute the book's chapters in place, top to bottom, each in a fresh kernel.
 
 A chapter is skipped when its execution key (hash of its cells' sources and of the bmlib
-sources, see bmlib.notebooks.code_hash) equals the key stored at its last execution, unless
+sources, see bmlib.book.notebooks.code_hash) equals the key stored at its last execution, unless
 --force is given. The appendices that collect from other chapters (claims ledger,
 reproducibility) run last, and are re-executed whenever anything else was.
 
@@ -19,7 +19,7 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from bmlib.notebooks import (ChapterError, chapter_notebooks, code_hash, coalesce_streams,
+from bmlib.book.notebooks import (ChapterError, chapter_notebooks, code_hash, coalesce_streams,
                              find_chapter, library_files)
 
 # Appendices that read the other executed chapters: run after them, in this order.

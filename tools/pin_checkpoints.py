@@ -16,9 +16,9 @@ import json
 import sys
 from pathlib import Path
 
-from bmlib.checksums import sha256_file
-from bmlib.cifar10_recipes import BookRun, book_checkpoint_paths, load_pins
-from bmlib.paths import chapters_dir
+from bmlib.core.files import sha256_file
+from bmlib.train.recipes import BookRun, book_checkpoint_paths, load_pins
+from bmlib.core.paths import chapters_dir
 
 
 def main(argv: list[str] | None = None) -> int:

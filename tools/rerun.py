@@ -23,9 +23,9 @@ import nbformat
 import papermill
 from papermill.exceptions import PapermillExecutionError
 
-from bmlib.notebooks import ChapterError, chapter_notebooks, find_chapter, notebook_parameters
-from bmlib.paths import runs_dir
-from bmlib.runcard import run_cards_in_notebook
+from bmlib.book.notebooks import ChapterError, chapter_notebooks, find_chapter, notebook_parameters
+from bmlib.core.paths import runs_dir
+from bmlib.book.runcard import run_cards_in_notebook
 
 
 def parse_overrides(tokens: list[str]) -> dict[str, Any]:

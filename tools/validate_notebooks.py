@@ -1,6 +1,6 @@
 """Validate every chapter with nbval, following the book's profile policy.
 
-Each chapter is prepared by bmlib.notebooks.prepare_for_validation (a "smoke" chapter gets
+Each chapter is prepared by bmlib.book.notebooks.prepare_for_validation (a "smoke" chapter gets
 PROFILE="smoke" injected and its profile-dependent cells masked) and written to a
 fresh folder under build/ (one per run, so parallel runs do not collide), then nbval re-executes it and compares outputs with the committed ones,
 after the sanitizer in tests/nbval_sanitize.cfg masks volatile text.
@@ -18,8 +18,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from bmlib.notebooks import chapter_notebooks, find_chapter, prepare_for_validation
-from bmlib.paths import repo_root
+from bmlib.book.notebooks import chapter_notebooks, find_chapter, prepare_for_validation
+from bmlib.core.paths import repo_root
 
 
 def main(argv: list[str] | None = None) -> int:

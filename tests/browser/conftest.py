@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bmlib.paths import repo_root
+from bmlib.core.paths import repo_root
 
 SITE = Path(os.environ.get("BMLIB_SITE_DIR", repo_root() / "_build" / "html"))
 CHROMIUM = os.environ.get("BMLIB_CHROMIUM", "/usr/bin/chromium")

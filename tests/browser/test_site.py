@@ -16,7 +16,7 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 
-from bmlib.paths import repo_root
+from bmlib.core.paths import repo_root
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -21,7 +21,7 @@ from typing import Any, Mapping
 
 import yaml
 
-from bmlib.paths import repo_root
+from bmlib.core.paths import repo_root
 
 PARAMETERS_TAG = "parameters"
 PROFILE_DEPENDENT_TAG = "profile-dependent"

@@ -2,7 +2,7 @@
 
 Each chapter starts a :class:`RunRecorder` right after validating its parameters and ends
 by showing the finished :class:`RunCard`. The card is displayed as a table and also stored,
-machine-readable, in the output's metadata under ``bmlib.runcard``, which is how the
+machine-readable, in the output's metadata under ``bmlib.book.runcard``, which is how the
 Reproducibility appendix and ``make rerun`` find it again.
 """
 
@@ -23,9 +23,9 @@ from typing import Any, Mapping
 import numpy as np
 import torch
 
-from bmlib.checksums import sha256_file
-from bmlib.device import DeviceChoice
-from bmlib.paths import repo_root
+from bmlib.core.files import sha256_file
+from bmlib.core.device import DeviceChoice
+from bmlib.core.paths import repo_root
 
 METADATA_KEY = "bmlib"
 
@@ -210,7 +210,7 @@ def run_card_html(card: RunCard) -> str:
 def show_run_card(card: RunCard) -> None:
     """Display the card (HTML table + plain text) with the JSON in the output metadata.
 
-    Returns None so that nothing is echoed as a cell result (see ``bmlib.ledger.show_claims``).
+    Returns None so that nothing is echoed as a cell result (see ``bmlib.book.ledger.show_claims``).
     """
     from IPython.display import display  # imported here: bmlib works without IPython
 

@@ -22,8 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from bmlib.allocator import retain_freed_memory
-from bmlib.progress import progress
+from bmlib.core.allocator import retain_freed_memory
+from bmlib.core.progress import progress
 
 CIFAR10_MEAN = (125.307, 122.961, 113.8575)  # per-channel pixel mean of the training set, 0-255
 CIFAR10_STD = (62.9932, 62.0887, 66.7048)  # per-channel pixel standard deviation, 0-255
@@ -308,7 +308,7 @@ def train(model: nn.Module, train_images: torch.Tensor, train_labels: torch.Tens
     ``resume`` an existing one (same config) is loaded first, so a killed run continues
     where it stopped; on CPU the final weights equal those of an uninterrupted run.
     ``on_epoch_end`` is called after the checkpoint is written (tests stop runs with it).
-    On CPU, ``retain_memory`` first calls :func:`bmlib.allocator.retain_freed_memory`, a
+    On CPU, ``retain_memory`` first calls :func:`bmlib.core.allocator.retain_freed_memory`, a
     process-wide glibc setting that lets each step reuse the last step's freed buffers
     instead of page-faulting fresh ones (pass False to measure without it).
     The per-epoch validation leaves out ``tta_shift``'s shifted views (they triple its cost);

@@ -29,8 +29,8 @@ from typing import Any, Mapping
 import pandas as pd
 import yaml
 
-from bmlib.checksums import sha256_file
-from bmlib.paths import repo_root
+from bmlib.core.files import sha256_file
+from bmlib.core.paths import repo_root
 
 RECORD_SUFFIX = ".meta.yml"
 SOURCE_COLUMN = "source_ids"
@@ -170,7 +170,7 @@ def load_record(name: str, folder: Path | None = None) -> TableRecord:
     if not path.is_file():
         raise MissingRecordError(
             f"data table {name!r} has no provenance record: create {path} with its sources, "
-            "as-of date, licence, column units and SHA-256 (see bmlib/tables.py)")
+            "as-of date, licence, column units and SHA-256 (see bmlib/data/tables.py)")
     with open(path, encoding="utf-8") as handle:
         raw = yaml.safe_load(handle) or {}
     return _parse_record(name, raw, path)

@@ -16,11 +16,11 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import Any, Protocol, Sequence
 
 import numpy as np
 
-from bmlib.cifar10_archive import (
+from bmlib.data.cifar10_archive import (
     ARCHIVE_NAME,
     CHECKSUM_CACHE_NAME,
     FOLDER_NAME,
@@ -37,11 +37,16 @@ from bmlib.cifar10_archive import (
     find_archive,
     read_provenance,
 )
-from bmlib.paths import data_dir as default_data_dir
-from bmlib.paths import mirror_dirs as default_mirror_dirs
+from bmlib.core.paths import data_dir as default_data_dir
+from bmlib.core.paths import mirror_dirs as default_mirror_dirs
 
-if TYPE_CHECKING:  # runcard imports torch; the loader itself needs only NumPy
-    from bmlib.runcard import RunRecorder
+
+
+class RecordsDataFiles(Protocol):
+    """What :func:`record_source` needs of a run recorder (``bmlib.book.runcard.RunRecorder``)."""
+
+    def record_data_file(self, path: str | Path, note: str = "",
+                         sha256: str | None = None) -> Any: ...
 
 __all__ = [
     "ArchiveInfo", "CLASS_NAMES", "Cifar10", "Cifar10Error", "Cifar10Layout",
@@ -233,8 +238,8 @@ def load_cifar10(data_dir: str | Path | None = None,
                  timeout_s: float = 60.0, quiet: bool = False) -> Cifar10:
     """Load CIFAR-10 (binary version), extracting or downloading it first when needed.
 
-    ``data_dir`` (default ``bmlib.paths.data_dir()``) is writable: the archive is extracted
-    there. ``mirrors`` (default ``bmlib.paths.mirror_dirs()``) are read-only folders
+    ``data_dir`` (default ``bmlib.core.paths.data_dir()``) is writable: the archive is extracted
+    there. ``mirrors`` (default ``bmlib.core.paths.mirror_dirs()``) are read-only folders
     searched for the archive. With ``download`` the archive is fetched from ``url`` and
     checked against ``md5`` when found nowhere (``timeout_s``: network timeout). ``quiet``
     hides the progress bars of download and extraction. ``layout`` describes the files
@@ -267,10 +272,10 @@ def load_cifar10(data_dir: str | Path | None = None,
     return read_folder(folder, layout, info)
 
 
-def record_source(run: "RunRecorder", data: Cifar10) -> None:
+def record_source(run: RecordsDataFiles, data: Cifar10) -> None:
     """Record the data's archive (or, without one, each extracted file) on a run card.
 
-    ``run`` is a :class:`bmlib.runcard.RunRecorder`; the archive's cached SHA-256 is passed
+    ``run`` is a :class:`bmlib.book.runcard.RunRecorder`; the archive's cached SHA-256 is passed
     so it is not hashed again.
     """
     source = data.source

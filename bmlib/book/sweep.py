@@ -4,7 +4,7 @@ Each grid point is one papermill run of the target notebook, written to
 ``<out_dir>/<run_id>.ipynb``. Runs execute in separate process groups, ``max_workers`` at a
 time, each under a wall-clock limit (the whole group, kernel included, is killed when it
 is exceeded). A run's results are read back from the run card it displays
-(:func:`bmlib.runcard.run_cards_in_notebook`).
+(:func:`bmlib.book.runcard.run_cards_in_notebook`).
 
 * A failed or timed-out run is reported in the results with its status and one error
   line; it is never dropped.
@@ -31,8 +31,8 @@ from typing import Any, Mapping, Sequence
 
 import nbformat
 
-from bmlib.params import Choice, Device, Int, ParameterError, ParamSpec
-from bmlib.runcard import run_cards_in_notebook
+from bmlib.book.params import Choice, Device, Int, ParameterError, ParamSpec
+from bmlib.book.runcard import run_cards_in_notebook
 
 STATUSES = ("ok", "failed", "timeout")
 
@@ -239,7 +239,7 @@ def sweep_folder(name: str, notebook: str | Path,
     ``library_files``, so a changed experiment never resumes from stale runs."""
     import hashlib
 
-    from bmlib.paths import cache_dir
+    from bmlib.core.paths import cache_dir
 
     digest = hashlib.sha256()
     target = nbformat.read(Path(notebook), as_version=4)

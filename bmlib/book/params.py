@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Mapping
 
-from bmlib.device import KNOWN_DEVICE_TYPES, is_valid_device_spec
+from bmlib.core.device import KNOWN_DEVICE_TYPES, is_valid_device_spec
 
 PROFILES = ("full", "smoke")
 

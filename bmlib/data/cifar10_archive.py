@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Iterator
 
-from bmlib.progress import progress
+from bmlib.core.progress import progress
 
 ARCHIVE_NAME = "cifar-10-binary.tar.gz"  # file name of the official binary archive
 FOLDER_NAME = "cifar-10-batches-bin"  # the folder the archive unpacks to

@@ -1,7 +1,7 @@
 """SGD and Adam in plain NumPy, written from their defining equations.
 
 Both update a list of arrays in place, given the gradients in the same order (as returned by
-:meth:`bmlib.mlp_numpy.MLP.gradients`). ``tests/test_optim_numpy.py`` checks them step for
+:meth:`bmlib.scratch.mlp.MLP.gradients`). ``tests/test_optim_numpy.py`` checks them step for
 step against ``torch.optim.SGD`` and ``torch.optim.Adam`` in float64.
 
 Adam follows Algorithm 1 of Kingma & Ba (2015):
@@ -22,7 +22,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from bmlib.mlp_numpy import MLP, LossResult
+from bmlib.scratch.mlp import MLP, LossResult
 
 
 def _check_pairs(params: Sequence[np.ndarray], grads: Sequence[np.ndarray]) -> None:

@@ -13,7 +13,7 @@ Backends: gloo on CPU, NCCL on CUDA GPUs (one GPU per rank). Launch either way:
 
 * from Python (a notebook, a test): :func:`run_spawned` starts ``world_size`` processes with
   ``torch.multiprocessing.spawn`` and returns rank 0's :class:`TrainResult`;
-* from a shell: ``torchrun --nproc_per_node 2 -m bmlib.distributed --out result.pt`` (add
+* from a shell: ``torchrun --nproc_per_node 2 -m bmlib.train.distributed --out result.pt`` (add
   ``--nnodes``, ``--node_rank``, ``--master_addr``, ``--master_port`` for several machines);
   :func:`main` reads torchrun's ``RANK``/``WORLD_SIZE``/``LOCAL_RANK`` variables.
 """
@@ -253,7 +253,7 @@ def synthetic_classification(num_examples: int, num_features: int, num_classes: 
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``torchrun ... -m bmlib.distributed``: train on synthetic data, save rank 0's result."""
+    """``torchrun ... -m bmlib.train.distributed``: train on synthetic data, save rank 0's result."""
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--examples", type=int, default=1024)
     parser.add_argument("--features", type=int, default=16)

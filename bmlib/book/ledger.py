@@ -14,7 +14,7 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any, Iterable, Mapping
 
-from bmlib.runcard import METADATA_KEY
+from bmlib.book.runcard import METADATA_KEY
 
 VERDICTS = ("correct", "wrong", "unsupported", "misleading", "opinion")
 _ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -155,7 +155,7 @@ def collect_claims(exclude: Iterable[str] = (), root: Any = None) -> list[Claim]
     ``exclude`` names chapter stems to skip (the ledger appendix skips itself, so that its
     own rows are not counted twice).
     """
-    from bmlib.notebooks import chapter_notebooks, read_notebook  # avoids an import cycle
+    from bmlib.book.notebooks import chapter_notebooks, read_notebook  # avoids an import cycle
 
     skip = set(exclude)
     found: list[Claim] = []
@@ -211,8 +211,8 @@ def broken_links(claims: Iterable[Claim], root: Any = None) -> list[str]:
     """
     from pathlib import Path
 
-    from bmlib.notebooks import read_notebook, toc_files  # avoids an import cycle
-    from bmlib.paths import repo_root
+    from bmlib.book.notebooks import read_notebook, toc_files  # avoids an import cycle
+    from bmlib.core.paths import repo_root
 
     base = Path(root) if root is not None else repo_root()
     in_toc = set(toc_files(base))

@@ -9,7 +9,7 @@ step, a zeroed 4 KiB page each, several milliseconds of a 15 ms step. Raising gl
 mmap thresholds makes ``free`` keep those blocks for the next step: 0 faults per step.
 
 This is a process-wide setting (``mallopt``), so nothing happens on import: callers ask for
-it (:func:`bmlib.training.train` does, on CPU). Off glibc (macOS, Windows, musl) it does
+it (:func:`bmlib.train.loop.train` does, on CPU). Off glibc (macOS, Windows, musl) it does
 nothing and says why.
 """
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-_PACKAGE_DIR = Path(__file__).resolve().parent
+_PACKAGE_DIR = Path(__file__).resolve().parent.parent  # bmlib/ (this file is bmlib/core/paths.py)
 
 
 def repo_root() -> Path:

@@ -2,7 +2,7 @@
 
 ``seed_recipe`` is the essay's Keras setup (§5.2) ported to PyTorch; ``improved_recipe`` is
 this book's residual net with batch norm, augmentation, a one-cycle schedule and label
-smoothing. Checkpoints live outside git under ``bmlib.paths.cache_dir()`` and are named by a
+smoothing. Checkpoints live outside git under ``bmlib.core.paths.cache_dir()`` and are named by a
 hash of what produced them, so runs with other settings never pick up the wrong file.
 """
 
@@ -17,10 +17,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from bmlib.checksums import sha256_file
-from bmlib.cnn_models import ResNetConfig, ResNetSmall, SeedCNN, SeedCNNConfig
-from bmlib.paths import cache_dir
-from bmlib.training import EpochRecord, TrainConfig, TrainResult, train, training_identity
+from bmlib.core.files import sha256_file
+from bmlib.models.cnn import ResNetConfig, ResNetSmall, SeedCNN, SeedCNNConfig
+from bmlib.core.paths import cache_dir
+from bmlib.train.loop import EpochRecord, TrainConfig, TrainResult, train, training_identity
 
 CHECKPOINT_FOLDER = "cifar10_project"  # sub-folder of cache_dir()
 
@@ -215,7 +215,7 @@ class ChapterSplits:
 def chapter_splits(train_images: Any, train_labels: Any, test_images: Any, test_labels: Any,
                    smoke: bool, device: torch.device) -> ChapterSplits:
     """Split arrays as the CIFAR-10 chapter does and put them on ``device`` once, as uint8."""
-    from bmlib.training import keras_validation_split, to_device_uint8
+    from bmlib.train.loop import keras_validation_split, to_device_uint8
 
     if smoke:
         train_part, val_part = keras_validation_split(1000, 0.2)
@@ -231,7 +231,7 @@ def chapter_splits(train_images: Any, train_labels: Any, test_images: Any, test_
 
 def load_pins(path: str | Path | None = None) -> dict[str, str]:
     """The pinned checkpoint digests (file name -> SHA-256) of the book's full run."""
-    from bmlib.paths import chapters_dir
+    from bmlib.core.paths import chapters_dir
 
     path = Path(path) if path is not None else chapters_dir() / "cifar10_project_checkpoints.json"
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
@@ -273,7 +273,7 @@ def book_models(splits: ChapterSplits, run: BookRun, device: torch.device, retra
 def book_checkpoint_paths(run: BookRun = BookRun(), num_train_files: int = 50_000,
                           num_test: int = 10_000) -> list[Path]:
     """Where the full run's checkpoints live (what ``tools/pin_checkpoints.py`` pins)."""
-    from bmlib.training import keras_validation_split
+    from bmlib.train.loop import keras_validation_split
 
     train_part, val_part = keras_validation_split(num_train_files, 0.2)
     n_train = train_part.stop - train_part.start

@@ -14,7 +14,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from bmlib.paths import repo_root
+from bmlib.core.paths import repo_root
 
 
 class BibliographyError(ValueError):

@@ -2,7 +2,7 @@
 
 Model code only: no I/O, no global settings. Inputs are float tensors of shape
 ``(N, 3, 32, 32)``; how pixels are scaled is the training loop's business
-(:mod:`bmlib.training`).
+(:mod:`bmlib.train.loop`).
 """
 
 from __future__ import annotations

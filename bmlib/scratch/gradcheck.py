@@ -3,7 +3,7 @@
 For a scalar function f of an array x, the central difference
 ``(f(x + h e_i) - f(x - h e_i)) / (2 h)`` approximates df/dx_i with error O(h^2) (plus
 rounding error of order eps_machine |f| / h, so h ~ 1e-6 suits float64). Used to confirm the
-hand-written backward passes of :mod:`bmlib.mlp_numpy` independently of PyTorch.
+hand-written backward passes of :mod:`bmlib.scratch.mlp` independently of PyTorch.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Callable
 
 import numpy as np
 
-from bmlib.mlp_numpy import MLP, LossResult
+from bmlib.scratch.mlp import MLP, LossResult
 
 
 def numerical_gradient(f: Callable[[], float], x: np.ndarray, h: float = 1e-6) -> np.ndarray:
