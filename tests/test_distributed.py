@@ -5,13 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import torch
 
+from bmlib.core.paths import repo_root
 from bmlib.train.distributed import (
     DataParallelConfig,
     global_batch_indices,
@@ -108,13 +108,13 @@ def test_torchrun_entry_point(tmp_path: Path):
     """The same module runs under torchrun (2 CPU processes, gloo)."""
     out = tmp_path / "result.pt"
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone",
-               "--nproc_per_node", "2", "-m", "bmlib.train.distributed", "--examples", "128",
+               "--nproc_per_node", "2", "-m", "tools.ddp_worker", "--examples", "128",
                "--steps", "5", "--global-batch", "16", "--backend", "gloo",
                "--out", str(out)]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     subprocess.run(command, check=True, capture_output=True, timeout=120, env=env,
-                   cwd=tempfile.gettempdir())
-    result = torch.load(out, weights_only=False)
+                   cwd=repo_root())
+    result = torch.load(out, weights_only=True)
     assert result["world_size"] == 2 and len(result["losses"]) == 5
     features, labels = synthetic_classification(128, 16, 3, seed=0)
     single = train_single_process(features, labels, DataParallelConfig(

@@ -4,7 +4,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from bmlib.book.notebooks import code_hash, library_files
+from bmlib.book.notebooks import execution_key
 from tools.execute import execute_in_place
 
 pytestmark = pytest.mark.slow
@@ -24,7 +24,7 @@ def test_execute_in_place_runs_top_to_bottom_and_records_the_key(tmp_path):
     counts = [c.execution_count for c in executed.cells if c.cell_type == "code"]
     assert counts == [1, 2]
     assert executed.cells[2].outputs[0].text == "42\n"
-    assert executed.metadata["bmlib"]["executed_hash"] == code_hash(executed, library_files())
+    assert executed.metadata["bmlib"]["executed_hash"] == execution_key(executed)
 
 
 def test_execute_in_place_keeps_only_a_progress_bars_final_state(tmp_path):

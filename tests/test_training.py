@@ -9,9 +9,10 @@ import pytest
 import torch
 
 from bmlib.models.cnn import ResNetConfig, ResNetSmall, SeedCNN, SeedCNNConfig
+from bmlib.train.checkpoints import CheckpointError as _CE, load_checkpoint, save_checkpoint
 from bmlib.train.loop import (CIFAR10_MEAN, CIFAR10_STD, TrainConfig, TrainingError,
                             augment_batch, evaluate, keras_validation_split, learning_rate, make_optimizer,
-                            predict_logits, prepare_batch, save_atomic, shifted_views,
+                            predict_logits, prepare_batch, shifted_views,
                             to_device_uint8, train, training_identity)
 
 TINY = SeedCNNConfig(conv1_filters=4, conv2_filters=8, hidden_units=16)
@@ -225,14 +226,14 @@ def test_shift_tta_averages_the_views_as_documented():
 
 def test_save_atomic_keeps_the_old_file_when_writing_fails(tmp_path: Path):
     path = tmp_path / "ckpt.pt"
-    save_atomic({"a": torch.ones(2)}, path)
+    save_checkpoint({"a": torch.ones(2)}, path)
 
     class Unpicklable:
         def __reduce__(self):
             raise RuntimeError("cannot pickle")
 
     with pytest.raises(RuntimeError, match="cannot pickle"):
-        save_atomic({"a": Unpicklable()}, path)
+        save_checkpoint({"a": Unpicklable()}, path)
     assert torch.equal(torch.load(path)["a"], torch.ones(2))
     assert [p.name for p in tmp_path.iterdir()] == ["ckpt.pt"]
 
@@ -247,7 +248,7 @@ def test_pinned_checkpoints_are_verified(tmp_path: Path, monkeypatch):
     assert checkpoint_path(recipe, 100, 20) != checkpoint_path(seed_recipe(0, epochs=2), 100, 20)
     assert checkpoint_path(recipe, 100, 20) != checkpoint_path(recipe, 100, 0)
     path = tmp_path / "x.pt"
-    save_atomic({"a": torch.ones(1)}, path)
+    save_checkpoint({"a": torch.ones(1)}, path)
     digest = sha256_file(path)
     assert torch.equal(load_pinned(path, digest, torch.device("cpu"))["a"], torch.ones(1))
     with pytest.raises(CheckpointError, match="SHA-256"):
@@ -307,3 +308,23 @@ def test_improved_recipe_keeps_its_last_epoch_at_full_size():
     assert improved_recipe(0, epochs=15).train_config.low_res_epochs == 10
     assert improved_recipe(0, epochs=1).train_config.low_res_epochs == 0
     assert improved_recipe(0, epochs=2).train_config.low_res_epochs == 1
+
+
+def test_load_checkpoint_names_the_file_when_truncated_or_foreign(tmp_path: Path):
+    path = tmp_path / "run.pt"
+    save_checkpoint({"model": {"w": torch.ones(3)}, "config": {"epochs": 2}}, path)
+    assert torch.equal(load_checkpoint(path)["model"]["w"], torch.ones(3))
+    truncated = tmp_path / "truncated.pt"
+    truncated.write_bytes(path.read_bytes()[:40])
+    with pytest.raises(_CE, match=r"truncated\.pt cannot be read.*delete it"):
+        load_checkpoint(truncated)
+    foreign = tmp_path / "foreign.pt"
+    foreign.write_text("not a checkpoint")
+    with pytest.raises(_CE, match="foreign.pt cannot be read"):
+        load_checkpoint(foreign)
+    pickled = tmp_path / "pickled.pt"
+    torch.save({"config": Path("x")}, pickled)  # an arbitrary object: refused by weights_only
+    with pytest.raises(_CE, match="pickled.pt cannot be read"):
+        load_checkpoint(pickled)
+    with pytest.raises(_CE, match="missing"):
+        load_checkpoint(tmp_path / "absent.pt")

@@ -1,8 +1,9 @@
 """Re-execute the book's chapters in place, top to bottom, each in a fresh kernel.
 
-A chapter is skipped when its execution key (hash of its cells' sources and of the bmlib
-sources, see bmlib.book.notebooks.code_hash) equals the key stored at its last execution, unless
---force is given. The appendices that collect from other chapters (claims ledger,
+A chapter is skipped when its execution key (hash of its cells' sources and of the files it
+depends on: the bmlib modules it imports, followed transitively, its sourced tables and the
+notebooks it runs; see bmlib.book.notebooks.execution_key) equals the key stored at its last
+execution, unless --force is given. The appendices that collect from other chapters (claims ledger,
 reproducibility) run last, and are re-executed whenever anything else was.
 
     python -m tools.execute [--force] [--only NAME ...]
@@ -19,8 +20,8 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
-from bmlib.book.notebooks import (ChapterError, chapter_notebooks, code_hash, coalesce_streams,
-                             find_chapter, library_files)
+from bmlib.book.notebooks import (ChapterError, chapter_notebooks, coalesce_streams,
+                                  execution_key, find_chapter)
 
 # Appendices that read the other executed chapters: run after them, in this order.
 COLLECTORS = ("claims_ledger", "reproducibility")
@@ -39,8 +40,7 @@ def execute_in_place(path: Path, timeout: int | None = None) -> float:
     for cell in notebook.cells:  # progress bars: keep their final state, not every redraw
         if cell.cell_type == "code":
             cell.outputs = [nbformat.from_dict(o) for o in coalesce_streams(cell.outputs)]
-    notebook.metadata.setdefault("bmlib", {})["executed_hash"] = code_hash(
-        notebook, library_files())
+    notebook.metadata.setdefault("bmlib", {})["executed_hash"] = execution_key(notebook)
     nbformat.write(notebook, path)
     return time.perf_counter() - started
 
@@ -73,8 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     executed = 0
     for path in ordered:
         notebook = nbformat.read(path, as_version=4)
-        key = code_hash(notebook, library_files())
-        cached = notebook.metadata.get("bmlib", {}).get("executed_hash") == key
+        cached = notebook.metadata.get("bmlib", {}).get("executed_hash") == execution_key(notebook)
         if cached and not args.force and not args.only:  # --only always executes
             print(f"execute: {path.stem}: unchanged since its last execution, skipped")
             continue

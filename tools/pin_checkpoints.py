@@ -5,7 +5,7 @@ Run after the chapter has trained at ``PROFILE="full"`` (``make execute`` or
 
     python -m tools.pin_checkpoints [--check]
 
-writes ``chapters/cifar10_project_checkpoints.json`` (file name -> SHA-256), which
+writes ``data/pins/cifar10_project_checkpoints.json`` (file name -> SHA-256), which
 ``RETRAIN=False`` and the outlook chapter verify before loading. ``--check`` only compares.
 """
 
@@ -18,13 +18,13 @@ from pathlib import Path
 
 from bmlib.core.files import sha256_file
 from bmlib.train.recipes import BookRun, book_checkpoint_paths, load_pins
-from bmlib.core.paths import chapters_dir
+from bmlib.core.paths import pins_dir
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[1])
     parser.add_argument("--check", action="store_true", help="compare, do not write")
-    parser.add_argument("--output", default=str(chapters_dir() / "cifar10_project_checkpoints.json"),
+    parser.add_argument("--output", default=str(pins_dir() / "cifar10_project_checkpoints.json"),
                         help="the pins file (default: the chapter's)")
     args = parser.parse_args(argv)
     paths = book_checkpoint_paths(BookRun())

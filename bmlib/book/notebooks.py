@@ -21,6 +21,7 @@ from typing import Any, Mapping
 
 import yaml
 
+from bmlib.book.dependencies import notebook_dependencies
 from bmlib.core.paths import repo_root
 
 PARAMETERS_TAG = "parameters"
@@ -122,7 +123,8 @@ def ci_profile(notebook: Mapping[str, Any]) -> str:
     return profile
 
 
-def code_hash(notebook: Mapping[str, Any], extra_files: list[Path] | None = None) -> str:
+def code_hash(notebook: Mapping[str, Any], extra_files: list[Path] | None = None,
+              root: Path | None = None) -> str:
     """SHA-256 over the code and markdown sources (and ``extra_files``): the execution key.
 
     Outputs and metadata are excluded, so executing a notebook does not change its key.
@@ -133,14 +135,22 @@ def code_hash(notebook: Mapping[str, Any], extra_files: list[Path] | None = None
         digest.update(_source(cell).encode("utf-8"))
         digest.update(json.dumps(sorted(cell.get("metadata", {}).get("tags", []))).encode())
     for path in sorted(extra_files or []):
-        digest.update(str(path.relative_to(repo_root())).encode())
+        digest.update(path.resolve().relative_to((root or repo_root()).resolve()).as_posix()
+                      .encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
-def library_files() -> list[Path]:
-    """The ``bmlib`` sources whose change should trigger re-execution."""
-    return sorted((repo_root() / "bmlib").rglob("*.py"))
+def execution_key(notebook: Mapping[str, Any], root: Path | None = None) -> str:
+    """The key a chapter is executed under: its cells and the files it depends on
+    (:func:`bmlib.book.dependencies.notebook_dependencies`), not all of bmlib."""
+    return code_hash(notebook, notebook_dependencies(notebook, root), root)
+
+
+def is_stale(notebook: Mapping[str, Any]) -> bool:
+    """Whether the committed outputs predate a change to the chapter or its dependencies."""
+    return notebook.get("metadata", {}).get("bmlib", {}).get("executed_hash") != \
+        execution_key(notebook)
 
 
 def injected_parameters_cell(parameters: Mapping[str, Any]) -> dict[str, Any]:

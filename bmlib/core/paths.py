@@ -58,6 +58,11 @@ def runs_dir() -> Path:
     return _env_path("BMLIB_RUNS_DIR", repo_root() / "runs")
 
 
+def pins_dir() -> Path:
+    """Committed pins of generated artefacts (checkpoint SHA-256s): ``<repo>/data/pins``."""
+    return repo_root() / "data" / "pins"
+
+
 def chapters_dir() -> Path:
     """The folder holding the book's chapters."""
     return repo_root() / "chapters"

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Iterator
 
+from bmlib.core.files import atomic_write, file_digests
 from bmlib.core.progress import progress
 
 ARCHIVE_NAME = "cifar-10-binary.tar.gz"  # file name of the official binary archive
@@ -105,12 +106,7 @@ class ArchiveInfo:
 
 def _digests(path: Path) -> dict[str, str]:
     """SHA-256 and MD5 of a file in one streamed pass."""
-    sha, md5 = hashlib.sha256(), hashlib.md5()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(_CHUNK_BYTES), b""):
-            sha.update(chunk)
-            md5.update(chunk)
-    return {"sha256": sha.hexdigest(), "md5": md5.hexdigest()}
+    return file_digests(path, ("sha256", "md5"))
 
 
 def cached_digests(path: str | Path, cache_file: str | Path) -> dict[str, str]:
@@ -136,12 +132,8 @@ def cached_digests(path: str | Path, cache_file: str | Path) -> dict[str, str]:
     cache = {k: v for k, v in cache.items() if not k.startswith(f"{path}|")}
     cache[key] = digests
     try:
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=cache_file.parent, prefix=".bmlib-checksums-")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        with atomic_write(cache_file, "w") as handle:
             json.dump(cache, handle, indent=1, sort_keys=True)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, cache_file)
     except OSError:
         pass
     return digests

@@ -13,15 +13,13 @@ Backends: gloo on CPU, NCCL on CUDA GPUs (one GPU per rank). Launch either way:
 
 * from Python (a notebook, a test): :func:`run_spawned` starts ``world_size`` processes with
   ``torch.multiprocessing.spawn`` and returns rank 0's :class:`TrainResult`;
-* from a shell: ``torchrun --nproc_per_node 2 -m bmlib.train.distributed --out result.pt`` (add
+* from a shell: ``torchrun --nproc_per_node 2 -m tools.ddp_worker --out result.pt`` (add
   ``--nnodes``, ``--node_rank``, ``--master_addr``, ``--master_port`` for several machines);
   :func:`main` reads torchrun's ``RANK``/``WORLD_SIZE``/``LOCAL_RANK`` variables.
 """
 
 from __future__ import annotations
 
-import argparse
-import os
 import socket
 import tempfile
 import time
@@ -194,7 +192,7 @@ def _rank_device(backend: str, local_rank: int) -> torch.device:
     return torch.device("cpu")
 
 
-def _run_rank(rank: int, world_size: int, local_rank: int, init_method: str,
+def run_rank(rank: int, world_size: int, local_rank: int, init_method: str,
               features: torch.Tensor, labels: torch.Tensor, config: DataParallelConfig,
               out_path: str) -> None:
     torch.set_num_threads(config.threads_per_process)
@@ -213,7 +211,7 @@ def _run_rank(rank: int, world_size: int, local_rank: int, init_method: str,
 def spawn_worker(rank: int, port: int, features: torch.Tensor, labels: torch.Tensor,
                  config: DataParallelConfig, out_path: str) -> None:
     """Entry point for ``torch.multiprocessing.spawn`` (which passes ``rank`` first)."""
-    _run_rank(rank, config.world_size, rank, f"tcp://127.0.0.1:{port}", features, labels,
+    run_rank(rank, config.world_size, rank, f"tcp://127.0.0.1:{port}", features, labels,
               config, out_path)
 
 
@@ -236,7 +234,7 @@ def run_spawned(features: torch.Tensor, labels: torch.Tensor, config: DataParall
         out_path = str(Path(folder) / "rank0.pt")
         mp.spawn(spawn_worker, args=(free_port(), features.cpu(), labels.cpu(), config,
                                      out_path), nprocs=config.world_size, join=True)
-        raw = torch.load(out_path, weights_only=False)
+        raw = torch.load(out_path, weights_only=True)  # a dict of numbers and one tensor
     raw["losses"] = tuple(raw["losses"])
     return TrainResult(**raw)
 
@@ -250,30 +248,3 @@ def synthetic_classification(num_examples: int, num_features: int, num_classes: 
     labels = torch.randint(num_classes, (num_examples,), generator=generator)
     noise = torch.randn(num_examples, num_features, generator=generator, dtype=torch.float64)
     return centres[labels] + noise, labels
-
-
-def main(argv: list[str] | None = None) -> None:
-    """``torchrun ... -m bmlib.train.distributed``: train on synthetic data, save rank 0's result."""
-    parser = argparse.ArgumentParser(description=main.__doc__)
-    parser.add_argument("--examples", type=int, default=1024)
-    parser.add_argument("--features", type=int, default=16)
-    parser.add_argument("--classes", type=int, default=3)
-    parser.add_argument("--steps", type=int, default=20)
-    parser.add_argument("--global-batch", type=int, default=32)
-    parser.add_argument("--dtype", default="float64", choices=sorted(DTYPES))
-    parser.add_argument("--backend", default="auto", choices=BACKENDS)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", required=True, help="where rank 0 saves its TrainResult")
-    args = parser.parse_args(argv)
-    rank, world_size = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
-    config = DataParallelConfig(world_size=world_size, global_batch=args.global_batch,
-                                steps=args.steps, dtype=args.dtype, backend=args.backend,
-                                seed=args.seed)
-    features, labels = synthetic_classification(args.examples, args.features, args.classes,
-                                                args.seed)
-    _run_rank(rank, world_size, int(os.environ.get("LOCAL_RANK", rank)), "env://",
-              features, labels, config, args.out)
-
-
-if __name__ == "__main__":
-    main()

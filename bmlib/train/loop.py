@@ -24,6 +24,7 @@ from torch import nn
 
 from bmlib.core.allocator import retain_freed_memory
 from bmlib.core.progress import progress
+from bmlib.train.checkpoints import load_checkpoint, save_checkpoint
 
 CIFAR10_MEAN = (125.307, 122.961, 113.8575)  # per-channel pixel mean of the training set, 0-255
 CIFAR10_STD = (62.9932, 62.0887, 66.7048)  # per-channel pixel standard deviation, 0-255
@@ -279,23 +280,6 @@ def _set_rng_state(state: dict[str, Any], generator: torch.Generator,
         torch.cuda.set_rng_state(state["torch_cuda"], device)
 
 
-def save_atomic(payload: dict[str, Any], path: str | Path) -> Path:
-    """``torch.save`` to a temporary file beside ``path``, fsync, then ``os.replace``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "wb") as handle:
-            torch.save(payload, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
-
-
 def train(model: nn.Module, train_images: torch.Tensor, train_labels: torch.Tensor,
           config: TrainConfig, *, val_images: torch.Tensor | None = None,
           val_labels: torch.Tensor | None = None, checkpoint_path: str | Path | None = None,
@@ -331,7 +315,8 @@ def train(model: nn.Module, train_images: torch.Tensor, train_labels: torch.Tens
     history: list[EpochRecord] = []
     start_epoch = 0
     if checkpoint_path is not None and resume and Path(checkpoint_path).exists():
-        state = torch.load(checkpoint_path, map_location=device, weights_only=False)
+        state = load_checkpoint(checkpoint_path, device,
+                                "delete it (or pass resume=False) to train from scratch")
         if training_identity(state["config"]) != training_identity(config):
             raise TrainingError(f"checkpoint {checkpoint_path} was written with another "
                                 "config: delete it or pass resume=False")
@@ -382,7 +367,7 @@ def train(model: nn.Module, train_images: torch.Tensor, train_labels: torch.Tens
                              images_per_second=n / seconds, elapsed_seconds=elapsed)
         history.append(record)
         if checkpoint_path is not None:
-            save_atomic({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+            save_checkpoint({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                          "rng": _rng_state(generator, device),
                          "history": [asdict(r) for r in history], "config": asdict(config)},
                         checkpoint_path)

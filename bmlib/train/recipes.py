@@ -20,13 +20,10 @@ from torch import nn
 from bmlib.core.files import sha256_file
 from bmlib.models.cnn import ResNetConfig, ResNetSmall, SeedCNN, SeedCNNConfig
 from bmlib.core.paths import cache_dir
+from bmlib.train.checkpoints import CheckpointError, load_checkpoint
 from bmlib.train.loop import EpochRecord, TrainConfig, TrainResult, train, training_identity
 
 CHECKPOINT_FOLDER = "cifar10_project"  # sub-folder of cache_dir()
-
-
-class CheckpointError(RuntimeError):
-    """A checkpoint is missing or its bytes do not match the pinned SHA-256."""
 
 
 @dataclass(frozen=True)
@@ -118,7 +115,7 @@ def load_pinned(path: str | Path, sha256: str, device: torch.device) -> dict[str
         raise CheckpointError(f"checkpoint {path} has SHA-256 {actual[:16]}..., pinned "
                               f"{sha256[:16]}...: it is not the file the book was built "
                               "with; delete it and rerun with RETRAIN=True")
-    return torch.load(path, map_location=device, weights_only=False)
+    return load_checkpoint(path, device, "delete it and rerun with RETRAIN=True")
 
 
 def model_from_checkpoint(recipe: Recipe, state: dict[str, Any],
@@ -231,9 +228,9 @@ def chapter_splits(train_images: Any, train_labels: Any, test_images: Any, test_
 
 def load_pins(path: str | Path | None = None) -> dict[str, str]:
     """The pinned checkpoint digests (file name -> SHA-256) of the book's full run."""
-    from bmlib.core.paths import chapters_dir
+    from bmlib.core.paths import pins_dir
 
-    path = Path(path) if path is not None else chapters_dir() / "cifar10_project_checkpoints.json"
+    path = Path(path) if path is not None else pins_dir() / "cifar10_project_checkpoints.json"
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
 
 
