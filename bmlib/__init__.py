@@ -12,7 +12,8 @@ named in :data:`LAYERS` (``tests/test_layers.py`` enforces it)::
     train     the training loop, recipes, checkpoints, DDP
     econ      market maths, training cost, scaling fits
     studies   each chapter's experiment, as functions returning result dataclasses
-    book      parameters, run cards, notebooks, ledger, sweeps, figures, references
+    viz       the figure style and the plots of the studies' results
+    book      parameters, run cards, glue, notebooks, ledger, sweeps, references
 
 Import what you need, e.g. ``from bmlib.core.device import select_device``.
 """
@@ -29,6 +30,7 @@ LAYERS: dict[str, frozenset[str]] = {
     "train": frozenset({"core", "data", "models", "metrics"}),
     "econ": frozenset({"core", "data"}),
     "studies": frozenset({"core", "data", "models", "scratch", "metrics", "train", "econ"}),
+    "viz": frozenset({"core", "data", "metrics", "econ", "studies"}),
     "book": frozenset({"core"}),
 }
 

@@ -90,7 +90,7 @@ def test_every_image_has_alt_text(chapter):
             data = output.get("data", {})
             assert not ("image/png" in data and "text/html" not in data), (
                 "a bare image output has no alt text: show figures with "
-                "bmlib.book.figures.show_figure(fig, alt=...)")
+                "bmlib.viz.figures.show_figure(fig, alt=...)")
             for img in re.findall(r"<img\b[^>]*>", "".join(data.get("text/html", ""))):
                 assert re.search(r"alt=['\"][^'\"]{15,}", img), img[:120]
 

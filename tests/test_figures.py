@@ -1,6 +1,6 @@
 import pytest
 
-from bmlib.book.figures import FigureStyleError, check_figure, figure_png, new_figure, show_figure
+from bmlib.viz.figures import FigureStyleError, check_figure, figure_png, new_figure, show_figure
 
 
 def complete_figure():
