@@ -8,7 +8,7 @@ Prints figures (it is not a timed test). Run from the repository root:
 * throughput of the essay's CNN at batch 64, as training images per second and seconds per
   40,000-image epoch, for (a) a plain ``DataLoader(TensorDataset)`` float32 loop, the way
   most tutorials write it (NCHW, ReLU-then-pool, Adam's per-parameter loop), and (b)
-  ``bmlib.train.loop.train`` with the data resident as uint8, adding one change per row:
+  ``bmlib.train.images.train`` with the data resident as uint8, adding one change per row:
   channels-last, max-pool before ReLU (exactly equal), fused Adam (= the chapter's recipe),
   then bf16 autocast; all measured in the same run on the same number of batches, with the
   ratio to the baseline;
@@ -46,7 +46,7 @@ from bmlib.models.cnn import SeedCNN, SeedCNNConfig
 from bmlib.core.device import select_device
 from bmlib.core.progress import progress
 from bmlib.book.runcard import peak_rss_mb
-from bmlib.train.loop import evaluate, keras_validation_split, to_device_uint8, train
+from bmlib.train.images import evaluate, keras_validation_split, to_device_uint8, train
 
 EPOCH_IMAGES = 40_000  # images in one epoch of the essay's run (validation_split=0.2)
 
@@ -82,24 +82,26 @@ VARIANTS = {  # row name -> (channels_last, pool_before_relu, fused Adam, bf16 a
 
 
 def variant_recipe(seed: int, epochs: int, channels_last: bool, pool_first: bool,
-                   fused: bool, autocast: bool) -> Recipe:
-    """The essay's recipe with the speed settings chosen one by one."""
+                   fused: bool, autocast: bool) -> tuple[Recipe, torch.dtype | None]:
+    """The essay's recipe with the speed settings chosen one by one, and its precision
+    (bf16 autocast forced on for the bf16 row, whatever the hardware would decide)."""
     recipe = seed_recipe(seed, epochs=epochs)
-    config = replace(recipe.train_config, channels_last=channels_last, fused_optimizer=fused,
-                     autocast=autocast)
-    return replace(recipe, model_config=SeedCNNConfig(pool_before_relu=pool_first),
-                   train_config=config)
+    config = replace(recipe.train_config, channels_last=channels_last, fused_optimizer=fused)
+    return (replace(recipe, model_config=SeedCNNConfig(pool_before_relu=pool_first),
+                    train_config=config), torch.bfloat16 if autocast else None)
 
 
 def fast_images_per_second(images_u8: torch.Tensor, labels: torch.Tensor, batches: int,
-                           recipe: Recipe) -> tuple[float, float]:
-    """(wall, CPU) images/s of ``bmlib.train.loop.train`` for one epoch of ``batches`` batches."""
+                           variant: tuple[Recipe, torch.dtype | None]) -> tuple[float, float]:
+    """(wall, CPU) images/s of ``bmlib.train.images.train`` for one epoch of ``batches`` batches."""
+    recipe, precision = variant
     torch.manual_seed(recipe.train_config.seed)
     config = recipe.train_config
     model = recipe.build_model().to(images_u8.device)
     n = batches * 64
     cpu = time.process_time()
-    result = train(model, images_u8[:n], labels[:n], config, show_progress=False)
+    result = train(model, images_u8[:n], labels[:n], config, precision=precision,
+                   show_progress=False)
     return result.history[0].images_per_second, n / (time.process_time() - cpu)
 
 
@@ -220,11 +222,12 @@ def main() -> None:
                                 (False, False, False, False)),
                                ("the chapter's fast float32 recipe", (True, True, True, False)),
                                ("  + bf16 autocast", (True, True, True, True))]:
-            recipe = variant_recipe(0, args.accuracy_epochs, *settings)
+            recipe, precision = variant_recipe(0, args.accuracy_epochs, *settings)
             torch.manual_seed(0)
             model = recipe.build_model().to(device)
-            result = train(model, x, y, recipe.train_config, show_progress=False)
-            accuracy = evaluate(model, xt, yt, recipe.train_config)[1]
+            result = train(model, x, y, recipe.train_config, precision=precision,
+                           show_progress=False)
+            accuracy = evaluate(model, xt, yt, recipe.train_config, precision)[1]
             reference = accuracy if reference is None else reference
             print(f"{name:52s} {accuracy:.4f} ({100 * (accuracy - reference):+.2f} points), "
                   f"{result.history[-1].elapsed_seconds:6.1f} s of training")

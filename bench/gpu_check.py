@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import argparse
 import time
-from dataclasses import replace
 
 import torch
 
 from bmlib.train.recipes import improved_recipe, seed_recipe
 from bmlib.core.device import select_device
 from bmlib.book.runcard import peak_rss_mb
-from bmlib.train.loop import evaluate, keras_validation_split, to_device_uint8, train
+from bmlib.train.images import evaluate, keras_validation_split, to_device_uint8, train
 
 
 def main() -> None:
@@ -31,9 +30,10 @@ def main() -> None:
     parser.add_argument("--improved-epochs", type=int, default=10)
     args = parser.parse_args()
     started = time.perf_counter()
-    choice = select_device("cpu" if args.tiny else "auto", mixed_precision=True)
-    device = choice.device
-    print(f"device: {device} - {choice.name}; autocast {choice.autocast_dtype}")
+    choice = select_device("cpu" if args.tiny else "auto", precision="auto")
+    device, precision = choice.device, choice.autocast_dtype
+    print(f"device: {device} - {choice.name}; precision {choice.precision} "
+          f"({choice.precision_reason})")
     if args.tiny:
         g = torch.Generator().manual_seed(0)
         images = torch.randint(0, 256, (2000, 3, 32, 32), generator=g, dtype=torch.uint8)
@@ -56,29 +56,29 @@ def main() -> None:
         print(f"data: {data.source.path} (official: {data.source.official})")
 
     # warm-up: one short epoch so kernel selection is not timed
-    warm = seed_recipe(0, epochs=1, fast=True)
+    warm = seed_recipe(0, epochs=1)
     torch.manual_seed(0)
     train(warm.build_model().to(device), x[:4096], y[:4096], warm.train_config,
-          show_progress=False)
+          precision=precision, show_progress=False)
 
-    recipe = seed_recipe(0, epochs=epochs, fast=True)
+    recipe = seed_recipe(0, epochs=epochs)
     torch.manual_seed(0)
     model = recipe.build_model().to(device)
-    result = train(model, x, y, recipe.train_config, val_images=xv, val_labels=yv,
-                   show_progress=False)
-    accuracy = evaluate(model, xt, yt, recipe.train_config)[1]
+    result = train(model, x, y, recipe.train_config, precision=precision, val_images=xv,
+                   val_labels=yv, show_progress=False)
+    accuracy = evaluate(model, xt, yt, recipe.train_config, precision)[1]
     seconds = result.history[-1].elapsed_seconds
-    print(f"essay's CNN, {epochs} epochs, batch 64, bf16 autocast: {seconds:.1f} s of training "
+    print(f"essay's CNN, {epochs} epochs, batch 64, {choice.precision}: {seconds:.1f} s of training "
           f"({seconds / epochs:.2f} s/epoch, "
           f"{result.history[-1].images_per_second:,.0f} images/s), test accuracy {accuracy:.4f}"
           f" [H200 target: <= 10 s]")
 
     improved = improved_recipe(0, epochs=improved_epochs, width=width)
-    config = replace(improved.train_config, autocast=choice.autocast_dtype is not None)
+    config = improved.train_config
     torch.manual_seed(0)
     model = improved.build_model().to(device)
-    result = train(model, x_all, y_all, config, show_progress=False)
-    accuracy = evaluate(model, xt, yt, config)[1]
+    result = train(model, x_all, y_all, config, precision=precision, show_progress=False)
+    accuracy = evaluate(model, xt, yt, config, precision)[1]
     print(f"improved recipe (width {width}), {improved_epochs} epochs: "
           f"{result.history[-1].elapsed_seconds:.1f} s of training, test accuracy {accuracy:.4f}"
           f" [H200 target: >= 0.94 in <= 5 s]")

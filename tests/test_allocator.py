@@ -20,7 +20,7 @@ PROBE = textwrap.dedent("""
     import sys, torch
     from bmlib.core.allocator import minor_page_faults
     from bmlib.train.recipes import seed_recipe
-    from bmlib.train.loop import train
+    from bmlib.train.images import train
     retain = sys.argv[1] == "retain"
     g = torch.Generator().manual_seed(0)
     images = torch.randint(0, 256, (30 * 64, 3, 32, 32), generator=g, dtype=torch.uint8)
@@ -44,9 +44,12 @@ def faults_per_step(mode: str) -> float:
 @pytest.mark.skipif(not GLIBC, reason="mallopt is glibc's")
 def test_retained_memory_removes_the_page_faults_of_a_training_step():
     default, retained = faults_per_step("default"), faults_per_step("retain")
-    # measured here: 1,100-3,900 faults per step by default, 0 retained
-    assert default > 100, default
-    assert retained < 0.1 * default and retained < 50, (default, retained)
+    # measured on machines of this project's kind: 1,100-3,900 faults per step by default on
+    # one, 22-1,990 on another (AMD EPYC, AVX2, while another process trained), 0 retained:
+    # how many the default costs depends on the CPU's kernels and on load, so the test holds
+    # the retained side and only that the default is not better
+    assert retained < 10, (default, retained)
+    assert retained <= default, (default, retained)
 
 
 @pytest.mark.skipif(not GLIBC, reason="mallopt is glibc's")

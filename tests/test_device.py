@@ -18,7 +18,7 @@ def test_cpu_has_no_autocast_by_default_and_bf16_on_request():
     assert select_device("cpu").autocast_dtype is None
     with select_device("cpu").autocast():
         assert (torch.ones(2, 2) @ torch.ones(2, 2)).dtype == torch.float32
-    mixed = select_device("cpu", mixed_precision=True)
+    mixed = select_device("cpu", precision="bf16")
     assert mixed.autocast_dtype == torch.bfloat16
     with mixed.autocast():
         assert (torch.ones(2, 2) @ torch.ones(2, 2)).dtype == torch.bfloat16
@@ -44,3 +44,34 @@ def test_cuda_choice_uses_bf16_autocast_where_supported():
     assert choice.device.type == "cuda"
     if torch.cuda.is_bf16_supported():
         assert choice.autocast_dtype == torch.bfloat16
+
+
+def test_precision_is_decided_from_the_hardware_with_a_reason(monkeypatch):
+    import bmlib.core.device as device_module
+
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(device_module, "cpu_flags", lambda: frozenset({"avx2", "fma"}))
+    dtype, reason = device_module.decide_precision(cpu, "auto")
+    assert dtype is None and "no bf16 matrix units" in reason and "avx2" in reason
+    monkeypatch.setattr(device_module, "cpu_flags", lambda: frozenset({"amx_bf16", "avx2"}))
+    monkeypatch.setattr(device_module, "bf16_cpu_speedup", lambda: 1.6)
+    dtype, reason = device_module.decide_precision(cpu, "auto")
+    assert dtype == torch.bfloat16 and "1.60x faster" in reason
+    monkeypatch.setattr(device_module, "bf16_cpu_speedup", lambda: 0.8)
+    dtype, reason = device_module.decide_precision(cpu, "auto")
+    assert dtype is None and "0.80x" in reason
+    assert device_module.decide_precision(cpu, "float32") == (None, "float32 requested")
+    assert device_module.decide_precision(cpu, "bf16")[0] == torch.bfloat16
+    with pytest.raises(ValueError, match="unknown precision 'fp8'"):
+        device_module.decide_precision(cpu, "fp8")
+
+
+def test_choice_names_its_precision():
+    choice = select_device("cpu", precision="bf16")
+    assert choice.precision == "bf16" and "requested" in choice.precision_reason
+    assert select_device("cpu").precision == "float32"
+
+
+def test_bf16_check_measures_a_ratio():
+    ratio = __import__("bmlib.core.device", fromlist=["x"]).bf16_cpu_speedup(repeats=1)
+    assert ratio > 0

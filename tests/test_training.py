@@ -10,10 +10,11 @@ import torch
 
 from bmlib.models.cnn import ResNetConfig, ResNetSmall, SeedCNN, SeedCNNConfig
 from bmlib.train.checkpoints import CheckpointError as _CE, load_checkpoint, save_checkpoint
-from bmlib.train.loop import (CIFAR10_MEAN, CIFAR10_STD, TrainConfig, TrainingError,
-                            augment_batch, evaluate, keras_validation_split, learning_rate, make_optimizer,
-                            predict_logits, prepare_batch, shifted_views,
-                            to_device_uint8, train, training_identity)
+from bmlib.train.config import learning_rate, make_optimizer
+from bmlib.train.images import (CIFAR10_MEAN, CIFAR10_STD, TrainConfig, TrainingError,
+                                augment_batch, evaluate, keras_validation_split,
+                                predict_logits, prepare_batch, shifted_views,
+                                to_device_uint8, train, training_identity)
 
 TINY = SeedCNNConfig(conv1_filters=4, conv2_filters=8, hidden_units=16)
 
@@ -83,12 +84,12 @@ def test_augment_batch_is_a_crop_of_the_padded_image_or_its_mirror():
 
 def test_onecycle_schedule_warms_up_then_decays_to_zero():
     config = TrainConfig(schedule="onecycle", lr=0.4, warmup_fraction=0.25)
-    lrs = [learning_rate(s, 100, config) for s in range(100)]
+    lrs = [learning_rate(s, 100, config.optim()) for s in range(100)]
     assert max(lrs) == pytest.approx(0.4)
     assert lrs.index(max(lrs)) == 24
     assert lrs[-1] == pytest.approx(0.4 / 75)
     assert all(a <= b for a, b in zip(lrs[:25], lrs[1:25]))
-    assert learning_rate(5, 100, TrainConfig(lr=1e-3)) == 1e-3
+    assert learning_rate(5, 100, TrainConfig(lr=1e-3).optim()) == 1e-3
 
 
 def test_bad_config_fails_clearly():
@@ -269,7 +270,7 @@ def test_fused_optimizer_applies_the_same_update_rule(optimizer):
     for fused in (False, True):
         torch.manual_seed(0)
         model = torch.nn.Linear(7, 3).double()
-        opt = make_optimizer(model, replace(config, fused_optimizer=fused))
+        opt = make_optimizer(model, replace(config, fused_optimizer=fused).optim())
         assert bool(opt.defaults.get("fused")) == fused
         g = torch.Generator().manual_seed(1)
         for _ in range(20):

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Mapping
 
-from bmlib.core.device import KNOWN_DEVICE_TYPES, is_valid_device_spec
+from bmlib.core.device import KNOWN_DEVICE_TYPES, PRECISIONS, is_valid_device_spec
 
 PROFILES = ("full", "smoke")
 
@@ -250,12 +250,16 @@ class ParamSpec:
         return {name: spec.describe() for name, spec in self.specs.items()}
 
 
-def standard_params(device: bool = True) -> dict[str, Spec]:
-    """The parameters every chapter shares: PROFILE and SEED, and DEVICE if it computes."""
+def standard_params(device: bool = True, precision: bool = False) -> dict[str, Spec]:
+    """The parameters every chapter shares: PROFILE and SEED, DEVICE if it computes on a
+    device, and PRECISION if it trains there in a precision the hardware decides
+    (``"auto"``; ``"float32"``/``"bf16"`` force it, see :mod:`bmlib.core.device`)."""
     specs: dict[str, Spec] = {
         "PROFILE": Choice(PROFILES, help="'full' is what the book shows; 'smoke' is CI's run"),
         "SEED": Int(minimum=0, maximum=2**31 - 1, help="seed for every random generator"),
     }
     if device:
         specs["DEVICE"] = Device()
+    if precision:
+        specs["PRECISION"] = Choice(PRECISIONS, help="'auto' decides from the hardware")
     return specs

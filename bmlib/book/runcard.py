@@ -60,6 +60,10 @@ class RunCard:
     peak_device_memory_mb: float | None  # peak CUDA memory allocated, MiB (None off-GPU)
     data_files: list[DataFileRecord] = field(default_factory=list)
     metrics: dict[str, Any] = field(default_factory=dict)  # headline results of the run
+    git_changed: list[str] = field(default_factory=list)  # tracked files that differed from
+    #                                                       HEAD when the run finished
+    precision: str = "float32"  # what training ran in: "float32", "bf16" or "fp16" (autocast)
+    precision_reason: str = "not recorded"  # why: hardware flags, a measured check, a request
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -86,8 +90,8 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-def git_state(root: Path | None = None) -> tuple[str | None, bool | None]:
-    """(commit, dirty) of the repository at ``root``; (None, None) outside git."""
+def git_changes(root: Path | None = None) -> tuple[str | None, list[str] | None]:
+    """(HEAD commit, tracked files that differ from it) at ``root``; (None, None) outside git."""
     root = root or repo_root()
     try:
         commit = subprocess.run(
@@ -100,7 +104,14 @@ def git_state(root: Path | None = None) -> tuple[str | None, bool | None]:
         ).stdout
     except (OSError, subprocess.SubprocessError):
         return None, None
-    return commit or None, bool(status.strip())
+    changed = sorted(line[3:].strip() for line in status.splitlines() if line.strip())
+    return commit or None, changed
+
+
+def git_state(root: Path | None = None) -> tuple[str | None, bool | None]:
+    """(commit, dirty) of the repository at ``root``; (None, None) outside git."""
+    commit, changed = git_changes(root)
+    return commit, (None if changed is None else bool(changed))
 
 
 def peak_rss_mb() -> float:
@@ -146,7 +157,11 @@ class RunRecorder:
 
     def finish(self, metrics: Mapping[str, Any] | None = None) -> RunCard:
         """Freeze the card: wall time, memory and versions are read now."""
-        commit, dirty = git_state()
+        commit, changed = git_changes()
+        # the notebook being executed is written only after its run card: its own file
+        # differing from HEAD is the edit being executed, not another change
+        changed = None if changed is None else [
+            f for f in changed if Path(f).stem != self.chapter or not f.endswith(".ipynb")]
         device = self.device.device if self.device else torch.device("cpu")
         device_memory = None
         if device.type == "cuda":
@@ -156,13 +171,18 @@ class RunRecorder:
             started_utc=self.started.isoformat(timespec="seconds"),
             wall_time_s=round(time.perf_counter() - self._t0, 2),
             git_commit=commit,
-            git_dirty=dirty,
+            git_dirty=None if changed is None else bool(changed),
+            git_changed=changed or [],
             python_version=platform.python_version(),
             torch_version=torch.__version__,
             numpy_version=np.__version__,
             platform=f"{platform.system()} {platform.machine()}",
             device=str(device),
-            device_name=self.device.name if self.device else "n/a (no tensors)",
+            device_name=(self.device.name if self.device
+                         else "the CPU, by design (this chapter declares no DEVICE)"),
+            precision=self.device.precision if self.device else "float32",
+            precision_reason=(self.device.precision_reason if self.device
+                              else "no training on a device"),
             parameters=self.parameters,
             peak_rss_mb=peak_rss_mb(),
             peak_device_memory_mb=device_memory,
@@ -183,11 +203,14 @@ def run_card_html(card: RunCard) -> str:
         ("started (UTC)", card.started_utc),
         ("wall time", f"{card.wall_time_s:.1f} s"),
         ("git commit", f"{card.git_commit or 'n/a'}"
-                       + (" (working tree modified)" if card.git_dirty else "")),
+                       + (f" (differed from it: {', '.join(card.git_changed)})"
+                          if card.git_changed else
+                          " (working tree modified)" if card.git_dirty else "")),
         ("Python / torch / NumPy",
          f"{card.python_version} / {card.torch_version} / {card.numpy_version}"),
         ("platform", card.platform),
         ("device", f"{card.device} - {card.device_name}"),
+        ("precision", f"{card.precision} ({card.precision_reason})"),
         ("peak resident memory", f"{card.peak_rss_mb:.0f} MiB"),
     ]
     if card.peak_device_memory_mb is not None:

@@ -1,99 +1,120 @@
-"""Training image classifiers with the data resident on the device.
+"""The book's one training loop: :func:`fit`.
 
-The whole data set sits on the device once, as uint8 (CIFAR-10's 50,000 training images are
-about 150 MB); each batch is gathered by index, converted to float, augmented and normalised
-on the device, so no per-batch work happens on the host and no float copy of the whole set
-is ever made. The same code runs on CPU and GPU.
+Every model the book trains with torch goes through :func:`fit`: the CIFAR-10 networks, the
+small CNNs of the scaling sweep, the MLPs of the case studies and of the workflow, the
+capacity study's regressions, the toy Transformer and the recurrent cells. What differs
+between them is data, not loop:
 
-Checkpoints are written atomically at the end of every epoch and hold everything needed to
-continue bit for bit: model, optimizer, random-generator states, history and config.
+* a :class:`Batches` source gives each epoch's batches: :class:`TensorBatches` slices tensors
+  (shuffled or not, full batch or mini-batches, with an optional per-batch ``prepare`` for
+  augmentation), :class:`StreamBatches` draws fresh synthetic batches from a generator;
+* ``loss_fn`` maps the model's output and the targets to a scalar (default: cross-entropy or
+  MSE as :class:`~bmlib.train.config.LoopConfig` says, on the output or its first element);
+* ``validate`` returns ``(loss, accuracy)`` after each epoch, for keep-best and early stop;
+* ``precision`` is the autocast dtype the device layer chose (``None``: float32).
+
+Checkpoints are written atomically after every epoch and hold everything needed to continue
+bit for bit: model, optimiser, generator states, history and the caller's identity dict.
 """
 
 from __future__ import annotations
 
-import math
-import os
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator, Protocol
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from bmlib.core.allocator import retain_freed_memory
 from bmlib.core.progress import progress
 from bmlib.train.checkpoints import load_checkpoint, save_checkpoint
+from bmlib.train.config import (LoopConfig, OptimConfig, TrainingError, learning_rate,
+                                make_optimizer)
 
-CIFAR10_MEAN = (125.307, 122.961, 113.8575)  # per-channel pixel mean of the training set, 0-255
-CIFAR10_STD = (62.9932, 62.0887, 66.7048)  # per-channel pixel standard deviation, 0-255
-
-
-class TrainingError(ValueError):
-    """Bad training input or a checkpoint that does not match the run."""
+Batch = tuple[torch.Tensor, torch.Tensor]
 
 
-@dataclass(frozen=True)
-class TrainConfig:
-    """How to train. Defaults are the essay's Keras setup (Adam, batch 64, 20 epochs)."""
+class Batches(Protocol):
+    """Where a run's batches come from."""
 
-    epochs: int = 20  # passes over the training part
-    batch_size: int = 64  # images per optimizer step (Keras' batch_size)
-    optimizer: str = "adam"  # "adam" or "sgd" (Nesterov momentum)
-    lr: float = 1e-3  # peak learning rate
-    betas: tuple[float, float] = (0.9, 0.999)  # Adam's beta_1, beta_2 (Keras defaults)
-    eps: float = 1e-7  # Adam's epsilon (Keras default; PyTorch's is 1e-8)
-    momentum: float = 0.9  # SGD momentum
-    weight_decay: float = 0.0  # L2 coefficient added to the gradient (SGD and Adam)
-    schedule: str = "constant"  # "constant" or "onecycle" (linear warm-up, linear decay to 0)
-    warmup_fraction: float = 0.2  # one-cycle: fraction of all steps spent warming up
-    label_smoothing: float = 0.0  # cross-entropy label smoothing (0 = plain one-hot)
-    normalize: str = "unit"  # "unit": pixels / 255 (the essay); "standardize": per channel
-    augment: bool = False  # random crop (padding crop_padding, reflect) + horizontal flip
-    crop_padding: int = 4  # pixels of padding for the random crop
-    low_res_epochs: int = 0  # first epochs train on random low_res_size crops (needs augment)
-    low_res_size: int = 24  # side of those crops, pixels (no padding; test images stay whole)
-    tta_flip: bool = False  # evaluate on image and mirror image, average the logits
-    tta_shift: int = 0  # > 0: also average over copies shifted diagonally by +-tta_shift px
-    autocast: bool = False  # bf16 autocast for forward and loss (mixed precision)
-    channels_last: bool = False  # NHWC memory format for model and batches
-    fused_optimizer: bool = False  # PyTorch's fused Adam/SGD kernel (same update rule, one pass)
-    eval_batch_size: int = 1000  # images per evaluation forward pass
-    seed: int = 0  # seeds shuffling, augmentation and dropout
+    num_examples: int  # examples per epoch (for throughput)
+    steps_per_epoch: int  # optimiser steps per epoch
+
+    def epoch(self, epoch: int, generator: torch.Generator | None) -> Iterator[Batch]:
+        """The batches of epoch ``epoch`` (0-based), drawing randomness from ``generator``."""
+        ...
+
+
+@dataclass
+class TensorBatches:
+    """Batches sliced from tensors already on the device.
+
+    ``batch_size=None`` is full-batch training (one step per epoch). With ``shuffle`` each
+    epoch draws a permutation from the loop's generator; ``prepare(x, epoch, generator)``
+    turns a gathered batch into model input (scaling, augmentation).
+    """
+
+    x: torch.Tensor
+    y: torch.Tensor
+    batch_size: int | None = None
+    shuffle: bool = True
+    prepare: Callable[[torch.Tensor, int, torch.Generator | None], torch.Tensor] | None = None
 
     def __post_init__(self) -> None:
-        if self.optimizer not in ("adam", "sgd"):
-            raise TrainingError(f"optimizer={self.optimizer!r}: use 'adam' or 'sgd'")
-        if self.schedule not in ("constant", "onecycle"):
-            raise TrainingError(f"schedule={self.schedule!r}: use 'constant' or 'onecycle'")
-        if self.normalize not in ("unit", "standardize"):
-            raise TrainingError(f"normalize={self.normalize!r}: use 'unit' or 'standardize'")
-        if self.epochs < 1 or self.batch_size < 1 or self.eval_batch_size < 1:
-            raise TrainingError("epochs, batch_size and eval_batch_size must be >= 1")
-        if not 0 <= self.low_res_epochs <= self.epochs:
-            raise TrainingError(f"low_res_epochs={self.low_res_epochs}: use 0 to epochs "
-                                f"({self.epochs})")
-        if self.low_res_epochs and not self.augment:
-            raise TrainingError("low_res_epochs > 0 trains on random crops: set augment=True")
-        if self.low_res_size < 1:
-            raise TrainingError(f"low_res_size={self.low_res_size}: use a positive size")
-        if not 0 <= self.tta_shift <= 4:
-            raise TrainingError(f"tta_shift={self.tta_shift}: use 0 (off) to 4 pixels")
+        if self.x.shape[0] != self.y.shape[0]:
+            raise TrainingError(f"{self.x.shape[0]} inputs but {self.y.shape[0]} targets")
+        if self.x.shape[0] == 0:
+            raise TrainingError("no training examples")
+        if self.batch_size is not None and self.batch_size < 1:
+            raise TrainingError(f"batch_size={self.batch_size}: use a positive size or None")
+
+    @property
+    def num_examples(self) -> int:
+        return int(self.x.shape[0])
+
+    @property
+    def steps_per_epoch(self) -> int:
+        size = self.batch_size or self.num_examples
+        return -(-self.num_examples // size)
+
+    def epoch(self, epoch: int, generator: torch.Generator | None) -> Iterator[Batch]:
+        n = self.num_examples
+        if self.batch_size is None and not self.shuffle:
+            batches: Iterator[Any] = iter([None])
+        else:
+            if self.shuffle:
+                if generator is None:
+                    raise TrainingError("shuffling needs a seed: set LoopConfig.seed")
+                order = torch.randperm(n, device=self.x.device, generator=generator)
+            else:
+                order = torch.arange(n, device=self.x.device)
+            size = self.batch_size or n
+            batches = (order[i * size:(i + 1) * size] for i in range(self.steps_per_epoch))
+        for index in batches:
+            x = self.x if index is None else self.x[index]
+            y = self.y if index is None else self.y[index]
+            yield (x if self.prepare is None else self.prepare(x, epoch, generator)), y
 
 
-# Settings that only change how a trained model is evaluated, never its weights.
-EVAL_ONLY_FIELDS = frozenset({"tta_flip", "tta_shift", "eval_batch_size"})
+@dataclass
+class StreamBatches:
+    """Fresh batches from ``draw()`` (synthetic tasks): ``steps_per_epoch`` of them per epoch.
 
+    ``draw`` keeps its own generator, so the data do not depend on the loop's seed."""
 
-def training_identity(config: TrainConfig | dict[str, Any]) -> dict[str, Any]:
-    """The config's fields that determine the trained weights (evaluation-only ones dropped).
+    draw: Callable[[], Batch]
+    steps_per_epoch: int
+    batch_size: int
 
-    Checkpoints are matched on this, so a model can be re-evaluated with another test-time
-    augmentation without retraining.
-    """
-    fields = asdict(config) if isinstance(config, TrainConfig) else dict(config)
-    return {k: v for k, v in fields.items() if k not in EVAL_ONLY_FIELDS}
+    @property
+    def num_examples(self) -> int:
+        return self.steps_per_epoch * self.batch_size
+
+    def epoch(self, epoch: int, generator: torch.Generator | None) -> Iterator[Batch]:
+        for _ in range(self.steps_per_epoch):
+            yield self.draw()
 
 
 @dataclass(frozen=True)
@@ -102,276 +123,185 @@ class EpochRecord:
 
     epoch: int  # 1-based
     train_loss: float  # mean training loss over the epoch's batches (model in train mode)
-    train_accuracy: float  # fraction of training images classified right during the epoch
-    val_loss: float | None  # loss on the held-out part after the epoch (None: no held-out set)
-    val_accuracy: float | None  # accuracy on the held-out part after the epoch
-    seconds: float  # wall time of the epoch's training steps (evaluation excluded)
-    images_per_second: float  # training images per second of training time
+    train_accuracy: float | None  # fraction right during the epoch (None: not tracked)
+    val_loss: float | None  # validation loss after the epoch (None: no validation)
+    val_accuracy: float | None  # validation accuracy after the epoch
+    seconds: float  # wall time of the epoch's training steps (validation excluded)
+    images_per_second: float  # training examples per second of training time
     elapsed_seconds: float  # training time summed over epochs so far
 
 
 @dataclass
-class TrainResult:
-    """A finished (or resumed and finished) training run."""
+class FitResult:
+    """A finished (or resumed and finished) run."""
 
     model: nn.Module
     history: list[EpochRecord] = field(default_factory=list)
-    config: TrainConfig = field(default_factory=TrainConfig)
-    resumed_from_epoch: int = 0  # epochs already done in the checkpoint we resumed from
+    resumed_from_epoch: int = 0  # epochs already done in the checkpoint resumed from
+    best_epoch: int | None = None  # keep_best: the epoch whose weights the model holds
+    step_losses: list[float] = field(default_factory=list)  # record_steps: every step's loss
+    grad_norms: list[float] = field(default_factory=list)  # record_steps: norm before clipping
 
 
-def keras_validation_split(num_examples: int, fraction: float) -> tuple[slice, slice]:
-    """Keras' ``validation_split``: the LAST ``fraction`` of the arrays, before shuffling.
-
-    Keras computes ``split_at = floor(n * (1 - fraction))``; examples ``[0, split_at)`` train
-    and ``[split_at, n)`` validate. Returns the two slices.
-    """
-    if not 0.0 <= fraction < 1.0:
-        raise TrainingError(f"validation fraction {fraction!r}: use 0 <= fraction < 1")
-    split_at = int(math.floor(num_examples * (1.0 - fraction)))
-    return slice(0, split_at), slice(split_at, num_examples)
+def default_loss(loop: LoopConfig) -> Callable[[Any, torch.Tensor], torch.Tensor]:
+    """Cross-entropy (with label smoothing) or MSE on the output (or its first element)."""
+    def loss_fn(output: Any, y: torch.Tensor) -> torch.Tensor:
+        out = output[0] if isinstance(output, (tuple, list)) else output
+        if loop.loss == "mse":
+            return torch.mean((out - y) ** 2)
+        return F.cross_entropy(out.float(), y, label_smoothing=loop.label_smoothing)
+    return loss_fn
 
 
-def to_device_uint8(images: Any, labels: Any, device: torch.device) -> tuple[torch.Tensor,
-                                                                              torch.Tensor]:
-    """Put uint8 images ``(N, 3, H, W)`` and int64 labels on ``device`` once (no float copy)."""
-    images = torch.as_tensor(images)
-    labels = torch.as_tensor(labels)
-    if images.dtype != torch.uint8 or images.ndim != 4 or images.shape[1] != 3:
-        raise TrainingError(
-            f"images must be uint8 of shape (N, 3, H, W); got {images.dtype} {tuple(images.shape)}"
-        )
-    if labels.shape != (images.shape[0],):
-        raise TrainingError(f"labels shape {tuple(labels.shape)} != ({images.shape[0]},)")
-    return images.to(device), labels.to(device=device, dtype=torch.int64)
-
-
-def prepare_batch(images_u8: torch.Tensor, config: TrainConfig,
-                  generator: torch.Generator | None = None,
-                  crop_size: int | None = None) -> torch.Tensor:
-    """uint8 batch -> float32 batch, scaled as ``config.normalize`` says, augmented when
-    ``config.augment`` is on and a ``generator`` is given (training only). ``crop_size``
-    takes random crops of that side without padding instead of padded full-size crops."""
-    x = images_u8.float()  # scaled in place below: same bits as x / 255.0, one buffer fewer
-    if config.normalize == "unit":
-        x.div_(255.0)
-    else:
-        mean = torch.tensor(CIFAR10_MEAN, device=x.device).view(1, 3, 1, 1)
-        std = torch.tensor(CIFAR10_STD, device=x.device).view(1, 3, 1, 1)
-        x.sub_(mean).div_(std)
-    if config.augment and generator is not None:
-        if crop_size is None:
-            x = augment_batch(x, config.crop_padding, generator)
-        else:
-            x = augment_batch(x, 0, generator, size=crop_size)
-    if config.channels_last:
-        x = x.contiguous(memory_format=torch.channels_last)
-    return x
-
-
-def augment_batch(x: torch.Tensor, padding: int, generator: torch.Generator,
-                  size: int | None = None) -> torch.Tensor:
-    """Random ``size`` x ``size`` crop (default: the image's own size) after reflect padding,
-    then random horizontal flip, all on x's device."""
-    n, c, h, w = x.shape
-    size_h = size_w = size
-    if size is None:
-        size_h, size_w = h, w
-    if size_h > h + 2 * padding or size_w > w + 2 * padding:
-        raise TrainingError(f"crop size {size} is larger than the padded {h + 2 * padding} x "
-                            f"{w + 2 * padding} image")
-    padded = F.pad(x, (padding, padding, padding, padding), mode="reflect") if padding else x
-    shift_h = torch.randint(0, h + 2 * padding - size_h + 1, (n,), device=x.device,
-                            generator=generator)
-    shift_w = torch.randint(0, w + 2 * padding - size_w + 1, (n,), device=x.device,
-                            generator=generator)
-    rows = (shift_h[:, None] + torch.arange(size_h, device=x.device))[:, None, :, None]
-    cols = (shift_w[:, None] + torch.arange(size_w, device=x.device))[:, None, None, :]
-    batch_index = torch.arange(n, device=x.device)[:, None, None, None]
-    channel_index = torch.arange(c, device=x.device)[None, :, None, None]
-    out = padded[batch_index, channel_index, rows, cols]
-    flip = torch.rand(n, device=x.device, generator=generator) < 0.5
-    return torch.where(flip[:, None, None, None], out.flip(3), out)
-
-
-def learning_rate(step: int, total_steps: int, config: TrainConfig) -> float:
-    """The learning rate at optimizer step ``step`` (0-based) of ``total_steps``."""
-    if config.schedule == "constant":
-        return config.lr
-    warmup = max(1, int(config.warmup_fraction * total_steps))
-    if step < warmup:
-        return config.lr * (step + 1) / warmup
-    return config.lr * max(0.0, (total_steps - step) / max(1, total_steps - warmup))
-
-
-def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
-    """Adam with Keras' settings, or SGD with Nesterov momentum.
-
-    ``config.fused_optimizer`` selects PyTorch's fused kernel: the same update rule applied to
-    all parameters in one pass instead of a Python loop of small tensor operations (results
-    agree to rounding, not bit for bit, with the loop version).
-    """
-    fused = True if config.fused_optimizer else None
-    if config.optimizer == "adam":
-        return torch.optim.Adam(model.parameters(), lr=config.lr, betas=config.betas,
-                                eps=config.eps, weight_decay=config.weight_decay, fused=fused)
-    return torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
-                           nesterov=True, weight_decay=config.weight_decay, fused=fused)
-
-
-def predict_logits(model: nn.Module, images_u8: torch.Tensor, config: TrainConfig) -> torch.Tensor:
-    """Float32 logits for uint8 images, in eval mode, in batches of ``eval_batch_size``."""
-    was_training = model.training
-    model.eval()
-    outputs = []
-    with torch.no_grad():
-        for start in range(0, images_u8.shape[0], config.eval_batch_size):
-            x = prepare_batch(images_u8[start:start + config.eval_batch_size], config)
-            with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=config.autocast):
-                logits = _views_logits(model, x, config.tta_flip)
-                if config.tta_shift:
-                    shifted = [_views_logits(model, view, config.tta_flip)
-                               for view in shifted_views(x, config.tta_shift)]
-                    logits = 0.5 * logits + 0.5 * torch.stack(shifted).mean(0)
-            outputs.append(logits)
-    model.train(was_training)
-    return torch.cat(outputs) if outputs else torch.empty(0, 0)
-
-
-def _views_logits(model: nn.Module, x: torch.Tensor, flip: bool) -> torch.Tensor:
-    logits = model(x).float()
-    return 0.5 * (logits + model(x.flip(3)).float()) if flip else logits
-
-
-def shifted_views(x: torch.Tensor, shift: int) -> list[torch.Tensor]:
-    """Two copies of ``x`` translated by ``(-shift, -shift)`` and ``(+shift, +shift)`` pixels,
-    the uncovered border filled by reflection (test-time augmentation)."""
-    if shift < 1:
-        raise TrainingError(f"shift={shift}: use a positive number of pixels")
-    h, w = x.shape[-2:]
-    padded = F.pad(x, (shift, shift, shift, shift), mode="reflect")
-    views = [padded[..., :h, :w], padded[..., 2 * shift:2 * shift + h, 2 * shift:2 * shift + w]]
-    if x.is_contiguous(memory_format=torch.channels_last):
-        views = [v.contiguous(memory_format=torch.channels_last) for v in views]
-    return views
-
-
-def evaluate(model: nn.Module, images_u8: torch.Tensor, labels: torch.Tensor,
-             config: TrainConfig) -> tuple[float, float]:
-    """(mean cross-entropy, accuracy) of ``model`` on the given uint8 images."""
-    logits = predict_logits(model, images_u8, config)
-    loss = F.cross_entropy(logits, labels).item()
-    accuracy = (logits.argmax(1) == labels).float().mean().item()
-    return loss, accuracy
-
-
-def _rng_state(generator: torch.Generator, device: torch.device) -> dict[str, Any]:
-    state = {"generator": generator.get_state(), "torch_cpu": torch.get_rng_state()}
+def _rng_state(generator: torch.Generator | None, device: torch.device) -> dict[str, Any]:
+    state: dict[str, Any] = {"torch_cpu": torch.get_rng_state()}
+    if generator is not None:
+        state["generator"] = generator.get_state()
     if device.type == "cuda":
         state["torch_cuda"] = torch.cuda.get_rng_state(device)
     return state
 
 
-def _set_rng_state(state: dict[str, Any], generator: torch.Generator,
+def _set_rng_state(state: dict[str, Any], generator: torch.Generator | None,
                    device: torch.device) -> None:
-    generator.set_state(state["generator"])
+    if generator is not None:
+        generator.set_state(state["generator"])
     torch.set_rng_state(state["torch_cpu"])
     if device.type == "cuda" and "torch_cuda" in state:
         torch.cuda.set_rng_state(state["torch_cuda"], device)
 
 
-def train(model: nn.Module, train_images: torch.Tensor, train_labels: torch.Tensor,
-          config: TrainConfig, *, val_images: torch.Tensor | None = None,
-          val_labels: torch.Tensor | None = None, checkpoint_path: str | Path | None = None,
-          resume: bool = True, show_progress: bool = True, desc: str = "train",
-          on_epoch_end: Callable[[EpochRecord], None] | None = None,
-          retain_memory: bool = True) -> TrainResult:
-    """Train ``model`` in place on device-resident uint8 data; return it with its history.
+def fit(model: nn.Module, batches: Batches, optim: OptimConfig, loop: LoopConfig, *,
+        device: torch.device | None = None, precision: torch.dtype | None = None,
+        loss_fn: Callable[[Any, torch.Tensor], torch.Tensor] | None = None,
+        validate: Callable[[nn.Module], tuple[float, float | None]] | None = None,
+        checkpoint_path: str | Path | None = None, identity: dict[str, Any] | None = None,
+        identity_of: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+        resume: bool = True, on_epoch_end: Callable[[EpochRecord], None] | None = None,
+        show_progress: bool = False, desc: str = "train") -> FitResult:
+    """Train ``model`` in place; return it with its history.
 
+    ``device`` is where the model and batches live (default: the model's); ``precision`` is
+    the autocast dtype decided by :func:`bmlib.core.device.select_device` (``None``: off).
     With ``checkpoint_path`` a checkpoint is written atomically after every epoch, and with
-    ``resume`` an existing one (same config) is loaded first, so a killed run continues
+    ``resume`` an existing one is loaded first when its stored identity (normalised by
+    ``identity_of``) equals ``identity`` (default: the two configs), so a killed run continues
     where it stopped; on CPU the final weights equal those of an uninterrupted run.
     ``on_epoch_end`` is called after the checkpoint is written (tests stop runs with it).
-    On CPU, ``retain_memory`` first calls :func:`bmlib.core.allocator.retain_freed_memory`, a
-    process-wide glibc setting that lets each step reuse the last step's freed buffers
-    instead of page-faulting fresh ones (pass False to measure without it).
-    The per-epoch validation leaves out ``tta_shift``'s shifted views (they triple its cost);
-    evaluate the final model with ``evaluate``/``predict_logits`` for the full test-time
-    augmentation.
     """
-    epoch_eval = replace(config, tta_shift=0)
-    device = train_images.device
-    if device.type == "cpu" and retain_memory:
-        retain_freed_memory()  # reuse each step's freed buffers: no page faults per step
+    device = device or next(model.parameters()).device
     if next(model.parameters()).device != device:
-        raise TrainingError(f"model is on {next(model.parameters()).device} but the data on "
-                            f"{device}: move both with .to(device)")
-    if config.channels_last:
-        model.to(memory_format=torch.channels_last)
-    optimizer = make_optimizer(model, config)
-    generator = torch.Generator(device=device)
-    generator.manual_seed(config.seed)
-    torch.manual_seed(config.seed)  # dropout draws from the global generator
-    history: list[EpochRecord] = []
-    start_epoch = 0
+        raise TrainingError(f"model is on {next(model.parameters()).device} but training on "
+                            f"{device}: move it with .to(device)")
+    if loop.keep_best and validate is None:
+        raise TrainingError("keep_best needs a validate function")
+    loss_fn = loss_fn or default_loss(loop)
+    optimizer = make_optimizer(model, optim)
+    generator = None
+    if loop.seed is not None:
+        generator = torch.Generator(device=device)
+        generator.manual_seed(loop.seed)
+        torch.manual_seed(loop.seed)  # dropout draws from the global generator
+    identity = identity if identity is not None else {"optim": asdict(optim),
+                                                     "loop": asdict(loop)}
+    result = FitResult(model=model)
+    best_loss, best_state = float("inf"), None
     if checkpoint_path is not None and resume and Path(checkpoint_path).exists():
         state = load_checkpoint(checkpoint_path, device,
                                 "delete it (or pass resume=False) to train from scratch")
-        if training_identity(state["config"]) != training_identity(config):
+        stored = state.get("config")
+        if not isinstance(stored, dict) or (identity_of or dict)(stored) != identity:
             raise TrainingError(f"checkpoint {checkpoint_path} was written with another "
                                 "config: delete it or pass resume=False")
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         _set_rng_state(state["rng"], generator, device)
-        history = [EpochRecord(**r) for r in state["history"]]
-        start_epoch = len(history)
+        result.history = [EpochRecord(**r) for r in state["history"]]
+        result.resumed_from_epoch = len(result.history)
 
-    n = train_images.shape[0]
-    steps_per_epoch = math.ceil(n / config.batch_size)
-    total_steps = steps_per_epoch * config.epochs
+    total_steps = batches.steps_per_epoch * loop.epochs
     model.train()
-    for epoch in range(start_epoch, config.epochs):
+    for epoch in range(result.resumed_from_epoch, loop.epochs):
         started = time.perf_counter()
-        order = torch.randperm(n, device=device, generator=generator)
         loss_sum = torch.zeros((), device=device)
         correct = torch.zeros((), device=device, dtype=torch.int64)
-        bar = progress(range(steps_per_epoch), desc=f"{desc} epoch {epoch + 1}/{config.epochs}",
+        seen = 0
+        bar = progress(batches.epoch(epoch, generator), total=batches.steps_per_epoch,
+                       desc=f"{desc} epoch {epoch + 1}/{loop.epochs}",
                        disable=not show_progress, leave=False)
-        for index in bar:
-            step = epoch * steps_per_epoch + index
-            if config.schedule != "constant":
+        for index, (x, y) in enumerate(bar):
+            step = epoch * batches.steps_per_epoch + index
+            if optim.schedule != "constant":
                 for group in optimizer.param_groups:
-                    group["lr"] = learning_rate(step, total_steps, config)
-            batch = order[index * config.batch_size:(index + 1) * config.batch_size]
-            x = prepare_batch(train_images[batch], config, generator,
-                              config.low_res_size if epoch < config.low_res_epochs else None)
-            y = train_labels[batch]
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=config.autocast):
-                logits = model(x)
-            loss = F.cross_entropy(logits.float(), y, label_smoothing=config.label_smoothing)
+                    group["lr"] = learning_rate(step, total_steps, optim)
+            with torch.autocast(device.type, dtype=precision or torch.float32,
+                                enabled=precision is not None):
+                output = model(x)
+            loss = loss_fn(output, y)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            if optim.grad_clip is not None or loop.record_steps:
+                norm = nn.utils.clip_grad_norm_(model.parameters(), optim.grad_clip
+                                                if optim.grad_clip is not None else float("inf"))
             optimizer.step()
             loss_sum += loss.detach() * y.shape[0]
-            correct += (logits.detach().argmax(1) == y).sum()
+            seen += int(y.shape[0])
+            if loop.track_accuracy:
+                out = output[0] if isinstance(output, (tuple, list)) else output
+                correct += (out.detach().argmax(1) == y).sum()
+            if loop.record_steps:
+                result.step_losses.append(loss.item())
+                result.grad_norms.append(norm.item())
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         seconds = time.perf_counter() - started
         val_loss = val_accuracy = None
-        if val_images is not None and val_labels is not None and val_images.shape[0] > 0:
-            val_loss, val_accuracy = evaluate(model, val_images, val_labels, epoch_eval)
-        elapsed = (history[-1].elapsed_seconds if history else 0.0) + seconds
-        record = EpochRecord(epoch=epoch + 1, train_loss=loss_sum.item() / n,
-                             train_accuracy=correct.item() / n, val_loss=val_loss,
-                             val_accuracy=val_accuracy, seconds=seconds,
-                             images_per_second=n / seconds, elapsed_seconds=elapsed)
-        history.append(record)
+        if validate is not None:
+            val_loss, val_accuracy = validate(model)
+            model.train()
+        elapsed = (result.history[-1].elapsed_seconds if result.history else 0.0) + seconds
+        record = EpochRecord(epoch=epoch + 1, train_loss=loss_sum.item() / seen,
+                             train_accuracy=correct.item() / seen if loop.track_accuracy
+                             else None, val_loss=val_loss, val_accuracy=val_accuracy,
+                             seconds=seconds, images_per_second=seen / seconds,
+                             elapsed_seconds=elapsed)
+        result.history.append(record)
         if checkpoint_path is not None:
             save_checkpoint({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                         "rng": _rng_state(generator, device),
-                         "history": [asdict(r) for r in history], "config": asdict(config)},
-                        checkpoint_path)
+                             "rng": _rng_state(generator, device),
+                             "history": [asdict(r) for r in result.history],
+                             "config": identity}, checkpoint_path)
         if on_epoch_end is not None:
             on_epoch_end(record)
-    return TrainResult(model=model, history=history, config=config,
-                       resumed_from_epoch=start_epoch)
+        if loop.keep_best and val_loss is not None:
+            if val_loss < best_loss:
+                best_loss, result.best_epoch = val_loss, epoch + 1
+                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            elif loop.patience is not None and epoch + 1 - result.best_epoch >= loop.patience:
+                break
+    if loop.keep_best and best_state is not None:
+        model.load_state_dict(best_state)
+    return result
+
+
+def predict(model: nn.Module, x: torch.Tensor, batch_size: int | None = None,
+            prepare: Callable[[torch.Tensor], torch.Tensor] | None = None,
+            precision: torch.dtype | None = None) -> torch.Tensor:
+    """The model's outputs (first element if it returns a tuple) in eval mode, in batches,
+    as float32; ``prepare`` maps a slice of ``x`` to model input."""
+    was_training = model.training
+    model.eval()
+    outputs = []
+    size = batch_size or max(1, x.shape[0])
+    with torch.no_grad():
+        for start in range(0, x.shape[0], size):
+            chunk = x[start:start + size]
+            chunk = prepare(chunk) if prepare is not None else chunk
+            with torch.autocast(chunk.device.type, dtype=precision or torch.float32,
+                                enabled=precision is not None):
+                out = model(chunk)
+            out = out[0] if isinstance(out, (tuple, list)) else out
+            outputs.append(out.float() if out.is_floating_point() and out.dtype != torch.float64
+                           else out)
+    model.train(was_training)
+    return torch.cat(outputs) if outputs else torch.empty(0)

@@ -21,7 +21,8 @@ from bmlib.core.files import sha256_file
 from bmlib.models.cnn import ResNetConfig, ResNetSmall, SeedCNN, SeedCNNConfig
 from bmlib.core.paths import cache_dir
 from bmlib.train.checkpoints import CheckpointError, load_checkpoint
-from bmlib.train.loop import EpochRecord, TrainConfig, TrainResult, train, training_identity
+from bmlib.train.images import TrainConfig, TrainResult, train, training_identity
+from bmlib.train.loop import EpochRecord
 
 CHECKPOINT_FOLDER = "cifar10_project"  # sub-folder of cache_dir()
 
@@ -41,14 +42,14 @@ class Recipe:
         return ResNetSmall(self.model_config)
 
 
-def seed_recipe(seed: int, epochs: int = 20, fast: bool = False) -> Recipe:
-    """The essay's CNN and Keras training setup in float32, run the fast way: channels-last
-    memory layout, max-pool before ReLU (exactly equal, see :class:`SeedCNN`) and the fused
-    Adam kernel; ``fast`` adds bf16 autocast (measured by ``bench/cifar10_bench.py``)."""
+def seed_recipe(seed: int, epochs: int = 20) -> Recipe:
+    """The essay's CNN and Keras training setup, run the fast way: channels-last memory
+    layout, max-pool before ReLU (exactly equal, see :class:`SeedCNN`) and the fused Adam
+    kernel. The precision is not part of the recipe: the device layer decides it."""
     config = TrainConfig(epochs=epochs, batch_size=64, optimizer="adam", lr=1e-3,
                          betas=(0.9, 0.999), eps=1e-7, normalize="unit", seed=seed,
-                         autocast=fast, channels_last=True, fused_optimizer=True)
-    return Recipe("seed_cnn_fast" if fast else "seed_cnn", SeedCNNConfig(), config)
+                         channels_last=True, fused_optimizer=True)
+    return Recipe("seed_cnn", SeedCNNConfig(), config)
 
 
 def improved_recipe(seed: int, epochs: int = 15, width: int = 32) -> Recipe:
@@ -73,33 +74,40 @@ def improved_recipe(seed: int, epochs: int = 15, width: int = 32) -> Recipe:
     return Recipe("improved_resnet", model, config)
 
 
-def run_key(recipe: Recipe, num_train: int, num_val: int) -> str:
-    """A short hash of everything that determines a run's weights (configs and data sizes;
-    evaluation-only settings such as test-time augmentation are left out)."""
+def run_key(recipe: Recipe, num_train: int, num_val: int,
+            precision: torch.dtype | None = None) -> str:
+    """A short hash of everything that determines a run's weights (configs, precision and
+    data sizes; evaluation-only settings such as test-time augmentation are left out)."""
     blob = json.dumps({"model": asdict(recipe.model_config),
                        "model_type": type(recipe.model_config).__name__,
-                       "train": training_identity(recipe.train_config),
+                       "train": training_identity(recipe.train_config, precision),
                        "num_train": num_train, "num_val": num_val}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
-def checkpoint_path(recipe: Recipe, num_train: int, num_val: int) -> Path:
-    """Where this run's checkpoint lives (outside git)."""
-    key = run_key(recipe, num_train, num_val)
-    return cache_dir() / CHECKPOINT_FOLDER / f"{recipe.name}_seed{recipe.train_config.seed}_{key}.pt"
+def checkpoint_path(recipe: Recipe, num_train: int, num_val: int,
+                    precision: torch.dtype | None = None) -> Path:
+    """Where this run's checkpoint lives (outside git); bf16 runs are named ``*_bf16``."""
+    key = run_key(recipe, num_train, num_val, precision)
+    tag = "" if precision is None else f"_{str(precision).removeprefix('torch.')}"
+    return (cache_dir() / CHECKPOINT_FOLDER /
+            f"{recipe.name}{tag}_seed{recipe.train_config.seed}_{key}.pt")
 
 
 def train_recipe(recipe: Recipe, device: torch.device, train_images: torch.Tensor,
                  train_labels: torch.Tensor, val_images: torch.Tensor | None = None,
                  val_labels: torch.Tensor | None = None, show_progress: bool = True,
-                 ) -> tuple[TrainResult, Path]:
-    """Train (or resume from this run's checkpoint) and return the result and checkpoint path."""
+                 precision: torch.dtype | None = None) -> tuple[TrainResult, Path]:
+    """Train (or resume from this run's checkpoint) and return the result and checkpoint path.
+
+    ``precision``: the autocast dtype the device layer chose (``DeviceChoice.autocast_dtype``).
+    """
     torch.manual_seed(recipe.train_config.seed)
     model = recipe.build_model().to(device)
     path = checkpoint_path(recipe, train_images.shape[0],
-                           0 if val_images is None else val_images.shape[0])
+                           0 if val_images is None else val_images.shape[0], precision)
     result = train(model, train_images, train_labels, recipe.train_config,
-                   val_images=val_images, val_labels=val_labels, checkpoint_path=path,
+                   precision=precision, val_images=val_images, val_labels=val_labels, checkpoint_path=path,
                    show_progress=show_progress, desc=f"{recipe.name} seed {recipe.train_config.seed}")
     return result, path
 
@@ -118,10 +126,10 @@ def load_pinned(path: str | Path, sha256: str, device: torch.device) -> dict[str
     return load_checkpoint(path, device, "delete it and rerun with RETRAIN=True")
 
 
-def model_from_checkpoint(recipe: Recipe, state: dict[str, Any],
-                          device: torch.device) -> nn.Module:
+def model_from_checkpoint(recipe: Recipe, state: dict[str, Any], device: torch.device,
+                          precision: torch.dtype | None = None) -> nn.Module:
     """Rebuild a recipe's model and load a checkpoint's weights into it."""
-    if training_identity(state["config"]) != training_identity(recipe.train_config):
+    if training_identity(state["config"]) != training_identity(recipe.train_config, precision):
         raise CheckpointError("checkpoint was written with another training config")
     model = recipe.build_model().to(device)
     if recipe.train_config.channels_last:
@@ -134,6 +142,7 @@ def obtain_model(recipe: Recipe, device: torch.device, train_images: torch.Tenso
                  train_labels: torch.Tensor, val_images: torch.Tensor | None,
                  val_labels: torch.Tensor | None, retrain: bool,
                  pins: dict[str, str] | None = None, show_progress: bool = True,
+                 precision: torch.dtype | None = None,
                  ) -> tuple[nn.Module, list[EpochRecord], Path, int]:
     """Train (resuming from this run's checkpoint when one exists) or, with ``retrain``
     False, load the checkpoint whose SHA-256 is pinned in ``pins`` (file name -> digest).
@@ -142,17 +151,19 @@ def obtain_model(recipe: Recipe, device: torch.device, train_images: torch.Tenso
     of epochs that were already done in a checkpoint found at the start.
     """
     path = checkpoint_path(recipe, train_images.shape[0],
-                           0 if val_images is None else val_images.shape[0])
+                           0 if val_images is None else val_images.shape[0], precision)
     if retrain:
         result, path = train_recipe(recipe, device, train_images, train_labels, val_images,
-                                    val_labels, show_progress=show_progress)
+                                    val_labels, show_progress=show_progress,
+                                    precision=precision)
         return result.model.eval(), result.history, path, result.resumed_from_epoch
     if not pins or path.name not in pins:
         raise CheckpointError(f"no pinned SHA-256 for {path.name}: pins exist only for the "
                               "book's full-profile run; use RETRAIN=True")
     state = load_pinned(path, pins[path.name], device)
     history = [EpochRecord(**r) for r in state["history"]]
-    return model_from_checkpoint(recipe, state, device), history, path, len(history)
+    return (model_from_checkpoint(recipe, state, device, precision), history, path,
+            len(history))
 
 
 # --- the CIFAR-10 chapter's run, shared with the chapters that reuse its models ----------
@@ -212,7 +223,7 @@ class ChapterSplits:
 def chapter_splits(train_images: Any, train_labels: Any, test_images: Any, test_labels: Any,
                    smoke: bool, device: torch.device) -> ChapterSplits:
     """Split arrays as the CIFAR-10 chapter does and put them on ``device`` once, as uint8."""
-    from bmlib.train.loop import keras_validation_split, to_device_uint8
+    from bmlib.train.images import keras_validation_split, to_device_uint8
 
     if smoke:
         train_part, val_part = keras_validation_split(1000, 0.2)
@@ -247,7 +258,7 @@ class BookModel:
 
 def book_models(splits: ChapterSplits, run: BookRun, device: torch.device, retrain: bool,
                 pins: dict[str, str] | None = None, show_progress: bool = True,
-                ) -> list[BookModel]:
+                precision: torch.dtype | None = None) -> list[BookModel]:
     """The chapter's models: the essay's CNN for each seed, then the improved recipe's.
 
     ``retrain=False`` loads the hash-pinned checkpoints (a clear error says how to make them
@@ -262,7 +273,7 @@ def book_models(splits: ChapterSplits, run: BookRun, device: torch.device, retra
         else:
             data = (splits.x_all, splits.y_all, splits.x_test, splits.y_test)
         model, history, path, _ = obtain_model(recipe, device, *data, retrain, pins,
-                                               show_progress)
+                                               show_progress, precision)
         models.append(BookModel(label, recipe, model, history, path))
     return models
 
@@ -270,7 +281,7 @@ def book_models(splits: ChapterSplits, run: BookRun, device: torch.device, retra
 def book_checkpoint_paths(run: BookRun = BookRun(), num_train_files: int = 50_000,
                           num_test: int = 10_000) -> list[Path]:
     """Where the full run's checkpoints live (what ``tools/pin_checkpoints.py`` pins)."""
-    from bmlib.train.loop import keras_validation_split
+    from bmlib.train.images import keras_validation_split
 
     train_part, val_part = keras_validation_split(num_train_files, 0.2)
     n_train = train_part.stop - train_part.start
