@@ -7,8 +7,9 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from bmlib.models.attention import (
     MultiHeadSelfAttention, ReversalConfig, TransformerBlock, block_matmul_flops,
-    block_parameter_count, scaled_dot_product_attention, train_reversal,
+    block_parameter_count, scaled_dot_product_attention,
 )
+from bmlib.studies.sequence_tasks import train_reversal
 
 TOL = 1e-12
 

@@ -5,9 +5,10 @@ import pytest
 import torch
 
 from bmlib.models.recurrent import (
-    LSTM, ElmanRNN, RecallConfig, RecallModel, hidden_state_gradient_norms, recall_batch,
-    scale_recurrent_weights, train_recall,
+    LSTM, ElmanRNN, RecallConfig, RecallModel, hidden_state_gradient_norms,
+    scale_recurrent_weights,
 )
+from bmlib.studies.sequence_tasks import recall_batch, train_recall
 
 TOL = 1e-12
 

@@ -111,19 +111,6 @@ class RecallModel(nn.Module):
         return self.readout(states[-1]), states
 
 
-def recall_batch(generator: torch.Generator, batch: int, length: int,
-                 config: RecallConfig) -> tuple[torch.Tensor, torch.Tensor]:
-    """One-hot sequences ``(batch, length, symbols + distractors)`` and the first symbols."""
-    if length < 2:
-        raise ValueError(f"length={length}: the task needs at least 2 steps")
-    target = torch.randint(config.n_symbols, (batch,), generator=generator)
-    tokens = torch.randint(config.n_distractors, (batch, length), generator=generator)
-    tokens += config.n_symbols
-    tokens[:, 0] = target
-    x = nn.functional.one_hot(tokens, config.n_symbols + config.n_distractors)
-    return x.to(torch.get_default_dtype()), target
-
-
 def hidden_state_gradient_norms(model: RecallModel, x: torch.Tensor,
                                 target: torch.Tensor) -> torch.Tensor:
     """``||dL/dh_t||`` for every step t (mean cross-entropy loss at the last step).
@@ -141,35 +128,3 @@ def scale_recurrent_weights(model: RecallModel, gain: float) -> None:
     """Multiply the recurrent matrix ``W_hh`` by ``gain`` (in place)."""
     with torch.no_grad():
         model.cell.weight_hh.mul_(gain)
-
-
-@dataclass(frozen=True)
-class RecallResult:
-    cell: str  # 'rnn' or 'lstm'
-    length: int  # sequence length trained on
-    losses: tuple[float, ...]  # training loss per step (nats)
-    grad_norms: tuple[float, ...]  # parameter-gradient norm per step, before clipping
-    accuracy: float  # held-out accuracy of the final model
-
-
-def train_recall(cell: str, length: int, config: RecallConfig, seed: int) -> RecallResult:
-    """Train a :class:`RecallModel` with Adam (and optional clipping) on fresh batches."""
-    torch.manual_seed(seed)
-    model = RecallModel(cell, config)
-    data = torch.Generator().manual_seed(seed + 1)
-    optimiser = torch.optim.Adam(model.parameters(), lr=config.lr)
-    losses, norms = [], []
-    for _ in range(config.steps):
-        x, target = recall_batch(data, config.batch, length, config)
-        loss = nn.functional.cross_entropy(model(x)[0], target)
-        optimiser.zero_grad()
-        loss.backward()
-        max_norm = config.clip_norm if config.clip_norm is not None else float("inf")
-        norms.append(nn.utils.clip_grad_norm_(model.parameters(), max_norm).item())
-        optimiser.step()
-        losses.append(loss.item())
-    held_out = torch.Generator().manual_seed(seed + 2)
-    x, target = recall_batch(held_out, config.eval_sequences, length, config)
-    with torch.no_grad():
-        accuracy = (model(x)[0].argmax(1) == target).float().mean().item()
-    return RecallResult(cell, length, tuple(losses), tuple(norms), accuracy)

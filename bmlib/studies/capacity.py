@@ -14,6 +14,10 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from bmlib.train.config import LoopConfig, OptimConfig
+from bmlib.train.loop import TensorBatches
+from bmlib.train.loop import fit as train_fit
+
 
 @dataclass(frozen=True)
 class RegressionTask:
@@ -75,13 +79,10 @@ def fit(task: RegressionTask, width: int, depth: int, seed: int, steps: int = 15
     """Full-batch Adam on the training points; returns train and held-out MSE."""
     torch.manual_seed(seed)
     model = mlp(width, depth).double()
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     x, y = task.x_train.double(), task.y_train.double()
-    for _ in range(steps):
-        optimizer.zero_grad()
-        loss = torch.mean((model(x) - y) ** 2)
-        loss.backward()
-        optimizer.step()
+    # full batch: one step per "epoch" of the book's loop
+    train_fit(model, TensorBatches(x, y, batch_size=None, shuffle=False),
+              OptimConfig(optimizer="adam", lr=lr), LoopConfig(epochs=steps, loss="mse", seed=None))
     with torch.no_grad():
         train_mse = torch.mean((model(x) - y) ** 2).item()
         val_mse = torch.mean((model(task.x_val.double()) - task.y_val.double()) ** 2).item()

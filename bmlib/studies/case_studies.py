@@ -22,6 +22,9 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import torch
+
+from bmlib.train.config import LoopConfig, OptimConfig
+from bmlib.train.loop import TensorBatches, fit
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import confusion_matrix, roc_auc_score
 from sklearn.model_selection import train_test_split
@@ -161,24 +164,20 @@ def train_mlp(split: Split, config: MLPConfig, weight_decay: float, seed: int
     torch.manual_seed(seed)
     model = nn.Sequential(nn.Linear(split.x_train.shape[1], config.hidden), nn.ReLU(),
                           nn.Linear(config.hidden, split.num_classes)).double()
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=weight_decay)
     x, y = torch.from_numpy(split.x_train), torch.from_numpy(split.y_train).long()
     x_val, y_val = torch.from_numpy(split.x_val), torch.from_numpy(split.y_val).long()
-    best_loss, best_epoch = float("inf"), 0
-    best_state = {k: v.clone() for k, v in model.state_dict().items()}
-    for epoch in range(1, config.max_epochs + 1):
-        optimizer.zero_grad()
-        nn.functional.cross_entropy(model(x), y).backward()
-        optimizer.step()
+
+    def validate(m: nn.Module) -> tuple[float, None]:
         with torch.no_grad():
-            val_loss = nn.functional.cross_entropy(model(x_val), y_val).item()
-        if val_loss < best_loss:
-            best_loss, best_epoch = val_loss, epoch
-            best_state = {k: v.clone() for k, v in model.state_dict().items()}
-        elif epoch - best_epoch >= config.patience:
-            break
-    model.load_state_dict(best_state)
-    return model, best_epoch, best_loss
+            return nn.functional.cross_entropy(m(x_val), y_val).item(), None
+
+    # full batch: each epoch of the book's loop is one Adam step; keep the best epoch
+    result = fit(model, TensorBatches(x, y, batch_size=None, shuffle=False),
+                 OptimConfig(optimizer="adam", lr=config.lr, weight_decay=weight_decay),
+                 LoopConfig(epochs=config.max_epochs, seed=None, keep_best=True,
+                            patience=config.patience), validate=validate)
+    best_epoch = result.best_epoch or 0
+    return model, best_epoch, result.history[best_epoch - 1].val_loss
 
 
 def fit_mlp(split: Split, config: MLPConfig = MLPConfig(), seed: int = 0) -> Fitted:

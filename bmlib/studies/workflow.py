@@ -18,6 +18,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from bmlib.train.config import LoopConfig, OptimConfig
+from bmlib.train.loop import TensorBatches, fit
+
 N_CLASSES = 10
 
 
@@ -172,16 +175,12 @@ def train_model(model: nn.Sequential, x: np.ndarray, y: np.ndarray,
     """Step 3, training: forward, loss, backward, update, repeated. Returns the losses."""
     inputs = torch.as_tensor(x, dtype=torch.float32)
     targets = torch.as_tensor(y)
-    trainable = [p for p in model.parameters() if p.requires_grad]
-    optimiser = torch.optim.Adam(trainable, lr=config.lr, weight_decay=config.weight_decay)
-    losses = []
-    for _ in range(config.steps):
-        loss = nn.functional.cross_entropy(model(inputs), targets)
-        optimiser.zero_grad()
-        loss.backward()
-        optimiser.step()
-        losses.append(loss.item())
-    return losses
+    # full batch, so each of the book's loop's epochs is one Adam step on the trainable
+    # parameters (a frozen first layer is left out by the optimiser)
+    result = fit(model, TensorBatches(inputs, targets, batch_size=None, shuffle=False),
+                 OptimConfig(optimizer="adam", lr=config.lr, weight_decay=config.weight_decay),
+                 LoopConfig(epochs=config.steps, seed=None, record_steps=True))
+    return result.step_losses
 
 
 def predictor(model: nn.Module) -> Callable[[np.ndarray], np.ndarray]:

@@ -149,7 +149,9 @@ def default_loss(loop: LoopConfig) -> Callable[[Any, torch.Tensor], torch.Tensor
         out = output[0] if isinstance(output, (tuple, list)) else output
         if loop.loss == "mse":
             return torch.mean((out - y) ** 2)
-        return F.cross_entropy(out.float(), y, label_smoothing=loop.label_smoothing)
+        if out.dtype in (torch.float16, torch.bfloat16):  # autocast: the loss in float32
+            out = out.float()
+        return F.cross_entropy(out, y, label_smoothing=loop.label_smoothing)
     return loss_fn
 
 
