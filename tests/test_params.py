@@ -76,3 +76,15 @@ def test_device_spec_accepts_indexed_cuda():
 
 def test_describe_lists_every_parameter():
     assert set(spec().describe()) == set(good())
+
+
+def test_range_accepts_an_ordered_triple_and_names_a_bad_one():
+    from bmlib.book.params import ParameterError, Range
+
+    spec = Range(minimum=0, maximum=1)
+    assert spec.check("SHARE", [0.2, 0.5, 0.9]) == (0.2, 0.5, 0.9)
+    for bad, match in [([0.5, 0.2, 0.9], "low <= most likely"), ([0.1, 0.2], "three numbers"),
+                       ([0.1, 0.2, 1.5], "SHARE"), ("0.1,0.2,0.3", "three numbers"),
+                       ([0.3, 0.3, 0.3], "low < high")]:
+        with pytest.raises(ParameterError, match=match):
+            spec.check("SHARE", bad)

@@ -7,8 +7,8 @@ chapter stale:
 * the ``bmlib`` modules its code cells import, followed transitively through the imports of
   those modules (``from bmlib.x import y`` counts ``bmlib/x/y.py`` when ``y`` is a module,
   and ``bmlib/x/__init__.py`` always);
-* the sourced tables it names: a string literal ``"name"`` with ``data/name.csv`` beside a
-  ``data/name.meta.yml`` adds both files;
+* the sourced tables it names: a string literal ``"name"`` with ``data/name.csv`` (or
+  ``data/econ/name.csv``) beside its ``name.meta.yml`` adds both files;
 * the notebooks it runs: a string literal ``"name.ipynb"`` naming a notebook of ``sweeps/``
   adds that notebook and, in turn, what that notebook depends on.
 
@@ -24,7 +24,7 @@ from typing import Any, Iterable, Mapping
 from bmlib.core.paths import repo_root
 
 SWEEP_FOLDER = "sweeps"
-TABLE_FOLDER = "data"
+TABLE_FOLDERS = ("data", "data/econ")
 
 
 def _cell_source(cell: Mapping[str, Any]) -> str:
@@ -95,10 +95,11 @@ def notebook_dependencies(notebook: Mapping[str, Any], root: Path | None = None,
     tree = _parse(code)
     files = library_closure(imported_modules(tree), root / "bmlib")
     for literal in _string_literals(tree):
-        csv = root / TABLE_FOLDER / f"{literal}.csv"
-        meta = root / TABLE_FOLDER / f"{literal}.meta.yml"
-        if csv.is_file() and meta.is_file():
-            files |= {csv, meta}
+        for folder in TABLE_FOLDERS:
+            csv = root / folder / f"{literal}.csv"
+            meta = root / folder / f"{literal}.meta.yml"
+            if csv.is_file() and meta.is_file():
+                files |= {csv, meta}
         if literal.endswith(".ipynb"):
             run = root / SWEEP_FOLDER / Path(literal).name
             if run.is_file() and run not in visited:

@@ -159,7 +159,35 @@ class IntList:
         return "list of int" + _range_text("each", self.minimum, self.maximum)
 
 
-Spec = Int | Float | Choice | Bool | Device | IntList
+@dataclass(frozen=True)
+class Range:
+    """An uncertain assumption: ``[low, most likely, high]``, three numbers in order."""
+
+    minimum: float | None = None
+    maximum: float | None = None
+    help: str = ""
+
+    def check(self, name: str, value: Any) -> tuple[float, float, float]:
+        __tracebackhide__ = True  # IPython shows only the message
+        numbers = (isinstance(value, (list, tuple)) and len(value) == 3
+                   and all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                           for v in value))
+        if not numbers:
+            raise ParameterError(f"{name}={value!r}: allowed [low, most likely, high], "
+                                 "three numbers")
+        low, mode, high = (float(v) for v in value)
+        if not low <= mode <= high or low == high:
+            raise ParameterError(f"{name}={value!r}: need low <= most likely <= high and "
+                                 "low < high")
+        for item in (low, high):
+            _check_range(name, item, self.minimum, self.maximum, label=f"{name} end {item!r}")
+        return (low, mode, high)
+
+    def describe(self) -> str:
+        return "[low, most likely, high]" + _range_text("each", self.minimum, self.maximum)
+
+
+Spec = Int | Float | Choice | Bool | Device | IntList | Range
 
 
 def _range_text(name: str, low: float | None, high: float | None) -> str:
