@@ -88,3 +88,12 @@ def test_range_accepts_an_ordered_triple_and_names_a_bad_one():
                        ([0.3, 0.3, 0.3], "low < high")]:
         with pytest.raises(ParameterError, match=match):
             spec.check("SHARE", bad)
+
+
+def test_date_accepts_iso_dates_only():
+    from bmlib.book.params import Date, ParameterError
+
+    assert Date().check("AS_OF", "2026-11-30") == "2026-11-30"
+    for bad in ("2026-13-01", "30/11/2026", 20261130):
+        with pytest.raises(ParameterError, match="is not a date"):
+            Date().check("AS_OF", bad)

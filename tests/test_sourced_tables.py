@@ -78,7 +78,7 @@ def test_no_data_file_cites_a_blocked_domain(path):
     hits = sorted({host for host in _cited_hosts(path)
                    if blocked_reason(f"https://{host}/", blocked)})
     assert not hits, (f"{path.relative_to(repo_root())} cites {hits}: SEO aggregators and "
-                      "content farms are blocked (data/blocked_domains.txt); use primary "
+                      "content farms are blocked (data/policy/blocked_domains.txt); use primary "
                       "sources or reputable press")
 
 

@@ -187,7 +187,32 @@ class Range:
         return "[low, most likely, high]" + _range_text("each", self.minimum, self.maximum)
 
 
-Spec = Int | Float | Choice | Bool | Device | IntList | Range
+@dataclass(frozen=True)
+class Date:
+    """A calendar date written ``"YYYY-MM-DD"``."""
+
+    help: str = ""
+
+    def check(self, name: str, value: Any) -> str:
+        __tracebackhide__ = True  # IPython shows only the message
+        import datetime as dt
+
+        try:
+            return dt.date.fromisoformat(value).isoformat() if isinstance(value, str) else \
+                _bad_date(name, value)
+        except ValueError:
+            return _bad_date(name, value)
+
+    def describe(self) -> str:
+        return "a date 'YYYY-MM-DD'"
+
+
+def _bad_date(name: str, value: Any) -> str:
+    __tracebackhide__ = True
+    raise ParameterError(f"{name}={value!r} is not a date: allowed 'YYYY-MM-DD', e.g. '2026-11-30'")
+
+
+Spec = Int | Float | Choice | Bool | Device | IntList | Range | Date
 
 
 def _range_text(name: str, low: float | None, high: float | None) -> str:

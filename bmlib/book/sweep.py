@@ -235,10 +235,13 @@ def run_sweep(notebook: str | Path, grid: Sequence[Mapping[str, Any]], out_dir: 
 
 def sweep_folder(name: str, notebook: str | Path,
                  library_files: Sequence[str | Path] = ()) -> Path:
-    """``<cache>/sweeps/<name>-<hash>``: the hash covers the target notebook's code cells and
-    ``library_files``, so a changed experiment never resumes from stale runs."""
+    """``<cache>/sweeps/<name>-<hash>``: the hash covers the target notebook's code cells,
+    the files it depends on (:func:`bmlib.book.dependencies.notebook_dependencies`: the bmlib
+    modules it imports, transitively) and any extra ``library_files``, so a changed
+    experiment never resumes from stale runs."""
     import hashlib
 
+    from bmlib.book.dependencies import notebook_dependencies
     from bmlib.core.paths import cache_dir
 
     digest = hashlib.sha256()
@@ -246,7 +249,7 @@ def sweep_folder(name: str, notebook: str | Path,
     for cell in target.cells:
         if cell.cell_type == "code":
             digest.update(cell.source.encode("utf-8") + b"\0")
-    for path in library_files:
+    for path in [*notebook_dependencies(target), *map(Path, library_files)]:
         digest.update(Path(path).read_bytes())
     return cache_dir() / "sweeps" / f"{name}-{digest.hexdigest()[:12]}"
 

@@ -10,7 +10,7 @@ could not be sourced, so a chapter can say so instead of filling the hole.
 
 :func:`load_row_sourced` refuses a table whose bytes changed since they were recorded, a row
 without a URL, quote or dates, a source kind it does not know, and any URL on the blocked
-list (``data/blocked_domains.txt``: SEO aggregators and content farms).
+list (``data/policy/blocked_domains.txt``: SEO aggregators and content farms).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def econ_dir() -> Path:
 
 def blocked_domains_file() -> Path:
     """The committed list of domains no table may cite."""
-    return repo_root() / "data" / "blocked_domains.txt"
+    return repo_root() / "data" / "policy" / "blocked_domains.txt"
 
 
 def blocked_domains(path: Path | None = None) -> frozenset[str]:
