@@ -532,8 +532,9 @@ def threshold_glue(th: Thresholds) -> dict[str, Any]:
 
 def essay_claims(fund: Funding, rev: Revenue, absorbed: pd.DataFrame, growth_bar: float
                  ) -> list[dict[str, str]]:
-    """Ledger rows for the essay's statements on profit, success and growth, each verdict
-    computed from the evidence (the chapter turns them into ``Claim`` objects)."""
+    """Ledger rows for the essay's statements on profit, hype and growth, each verdict
+    computed from the evidence (the chapter turns them into ``Claim`` objects). Its §9.7
+    claim of OpenAI's commercial success has its row in the FAQ chapter."""
     g = {**fund.glue_values(), **rev.glue_values()}
     growth = g["v_rev_openai_growth"] ** 0.5
     losing = g["v_rev_openai_loss_ratio_2024"] > 1 and g["v_rev_zhipu_loss_ratio_2024"] > 1
@@ -548,14 +549,6 @@ def essay_claims(fund: Funding, rev: Revenue, absorbed: pd.DataFrame, growth_bar
                       f"was {g['v_rev_openai_loss_ratio_2024']:.2f}x its revenue, Zhipu's "
                       f"{g['v_rev_zhipu_loss_ratio_2024']:.1f}x; no model company with sourced "
                       "figures reports a profit"),
-         "anchor": "bubble_or_gold_mine-revenue"},
-        {**base, "claim_id": "verdict-openai-commercial-success", "location": "§9.7",
-         "quote_zh": "大模型创业的成功案例包括OpenAI的GPT-3……成功实现了商业成功",
-         "gloss_en": "Successful big-model start-ups such as OpenAI (GPT-3) achieved commercial success.",
-         "verdict": "misleading",
-         "evidence": (f"revenue yes, profit no: OpenAI's run-rate grew {g['v_rev_openai_growth']:.0f}-fold "
-                      f"2023-2025 to USD {g['v_rev_openai_b']:.0f} B, but its 2024 loss was "
-                      f"{g['v_rev_openai_loss_ratio_2024']:.2f}x its revenue (press reports)"),
          "anchor": "bubble_or_gold_mine-revenue"},
         {**base, "claim_id": "verdict-hype-without-business", "location": "§1 (introduction)",
          "quote_zh": "市场的盲目追捧使得一些项目迅速膨胀，但缺乏实际的技术创新和商业落地",
