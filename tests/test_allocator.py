@@ -45,11 +45,12 @@ def faults_per_step(mode: str) -> float:
 def test_retained_memory_removes_the_page_faults_of_a_training_step():
     default, retained = faults_per_step("default"), faults_per_step("retain")
     # measured on machines of this project's kind: 1,100-3,900 faults per step by default on
-    # one, 22-1,990 on another (AMD EPYC, AVX2, while another process trained), 0 retained:
+    # one, 22-2,210 on another (AMD EPYC, AVX2, under load), 0-35 retained:
     # how many the default costs depends on the CPU's kernels and on load, so the test holds
-    # the retained side and only that the default is not better
-    assert retained < 10, (default, retained)
-    assert retained <= default, (default, retained)
+    # the retained side: a few faults at most (under load up to 35 were seen against
+    # 2,210 by default), never more than a tenth of the default's once that is large
+    assert retained < 50, (default, retained)
+    assert retained <= max(0.1 * default, 10.0), (default, retained)
 
 
 @pytest.mark.skipif(not GLIBC, reason="mallopt is glibc's")
