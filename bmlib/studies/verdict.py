@@ -19,7 +19,7 @@ from bmlib.data.row_sourced import available, load_row_sourced
 from bmlib.econ import facts
 from bmlib.econ.scenarios import (Summary, assumptions_from, capex_revenue_gap, monte_carlo,
                                   summarise, tornado)
-from bmlib.econ.unit_economics import (gross_margin, payback_months, price_trend,
+from bmlib.econ.unit_economics import (payback_months, price_trend,
                                        required_end_user_revenue, serving_cost_per_mtok,
                                        valuation_multiples)
 
@@ -319,11 +319,6 @@ def absorbed_startups(evidence: Evidence) -> pd.DataFrame:
                      "how": "; ".join(f"{o} ({d})" for o, d in
                                       zip(ended["outcome"], ended["date"])) or "-"})
     return pd.DataFrame(rows)
-
-
-def serving_margin(price_usd_per_mtok: float, cost_usd_per_mtok: float) -> float:
-    """Gross margin of selling a million tokens at ``price`` that cost ``cost`` to serve."""
-    return gross_margin(price_usd_per_mtok, cost_usd_per_mtok)
 
 
 @dataclass(frozen=True)
