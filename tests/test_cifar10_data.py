@@ -18,8 +18,7 @@ from typing import Iterator
 import numpy as np
 import pytest
 
-from bmlib.data import cifar10 as cifar10_module
-from bmlib.data import cifar10_archive
+from bmlib.data import archives, cifar10_provenance, digest_cache
 from bmlib.data.cifar10 import (
     CLASS_NAMES,
     ArchiveInfo,
@@ -28,9 +27,9 @@ from bmlib.data.cifar10 import (
     Cifar10Layout,
     load_cifar10,
     record_source,
-    SHARED_COPY_SHA256,
 )
-from bmlib.data.cifar10_archive import ARCHIVE_NAME, FOLDER_NAME, OFFICIAL_MD5
+from bmlib.data.cifar10_format import ARCHIVE_NAME, FOLDER_NAME, OFFICIAL_MD5
+from bmlib.data.cifar10_provenance import SHARED_COPY_SHA256
 from bmlib.core.paths import repo_root
 from bmlib.book.runcard import RunRecorder
 
@@ -181,24 +180,11 @@ def test_folder_unpacked_by_hand_recognised_by_file_hashes(tmp_path: Path,
     files = make_files()
     write_folder(tmp_path / FOLDER_NAME, files)
     hashes = {name: hashlib.sha256(payload).hexdigest() for name, payload in files.items()}
-    monkeypatch.setattr(cifar10_module, "SHARED_COPY_FILES_SHA256", hashes)
+    monkeypatch.setattr(cifar10_provenance, "SHARED_COPY_FILES_SHA256", hashes)
     data = load(tmp_path)
     assert "NOT the byte-official" in data.source.note and data.source.official is False
     (tmp_path / FOLDER_NAME / TINY.meta_file).write_bytes(META + b"\n")
     assert "cannot tell" in load(tmp_path).source.note
-
-
-def test_stale_temporaries_removed_fresh_ones_kept(tmp_path: Path) -> None:
-    old_dir = tmp_path / ".cifar-10-extract-old"
-    old_dir.mkdir()
-    old_part = tmp_path / ".cifar-10-download-old.part"
-    old_part.write_bytes(b"x")
-    fresh = tmp_path / ".cifar-10-extract-fresh"
-    fresh.mkdir()
-    for stale in (old_dir, old_part):
-        os.utime(stale, (0, 0))
-    cifar10_archive.remove_stale_temps(tmp_path)
-    assert not old_dir.exists() and not old_part.exists() and fresh.is_dir()
 
 
 def test_mirror_archive_found_and_mirror_left_untouched(tmp_path: Path) -> None:
@@ -251,12 +237,13 @@ def test_download_from_local_server(tmp_path: Path, serve) -> None:
 
 def test_checksum_cache_avoids_rehashing(tmp_path: Path, monkeypatch) -> None:
     calls = []
-    real = cifar10_archive._digests
-    monkeypatch.setattr(cifar10_archive, "_digests", lambda p: calls.append(p) or real(p))
+    real = digest_cache.file_digests
+    monkeypatch.setattr(digest_cache, "file_digests",
+                        lambda p, algorithms: calls.append(p) or real(p, algorithms))
     write_archive(tmp_path / ARCHIVE_NAME, make_files())
     first = load(tmp_path)
     assert len(calls) == 1
-    cache = json.loads((tmp_path / cifar10_archive.CHECKSUM_CACHE_NAME).read_text())
+    cache = json.loads((tmp_path / digest_cache.CHECKSUM_CACHE_NAME).read_text())
     assert [v["sha256"] for v in cache.values()] == [first.source.sha256]
     import shutil
     shutil.rmtree(tmp_path / FOLDER_NAME)
@@ -289,14 +276,6 @@ def test_record_source_without_archive_records_each_file(tmp_path: Path) -> None
     record_source(run, load(tmp_path))
     records = {Path(r.path).name: r.sha256 for r in run.finish().data_files}
     assert records == {n: hashlib.sha256(b).hexdigest() for n, b in files.items()}
-
-
-def test_real_layout_sizes() -> None:
-    layout = Cifar10Layout()
-    assert layout.record_bytes == 3073 and layout.file_bytes == 30_730_000
-    assert len(layout.required_files) == 7
-    with pytest.raises(ValueError, match="records_per_file"):
-        Cifar10Layout(records_per_file=0)
 
 
 # ------------------------------------------------------------------ refusals
@@ -448,13 +427,13 @@ def test_unwritable_data_dir(tmp_path: Path) -> None:
 
 def test_interrupted_extraction_leaves_nothing(tmp_path: Path, monkeypatch) -> None:
     write_archive(tmp_path / ARCHIVE_NAME, make_files())
-    real = cifar10_archive._copy_members
+    real = archives._copy_members
 
-    def interrupted(archive, dest, layout, quiet=False):
-        real(archive, dest, layout, quiet)  # every file written into the temporary folder
+    def interrupted(*args, **kwargs):
+        real(*args, **kwargs)  # every file written into the temporary folder
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cifar10_archive, "_copy_members", interrupted)
+    monkeypatch.setattr(archives, "_copy_members", interrupted)
     with pytest.raises(KeyboardInterrupt):
         load(tmp_path)
     assert_nothing_extracted(tmp_path)
@@ -463,13 +442,13 @@ def test_interrupted_extraction_leaves_nothing(tmp_path: Path, monkeypatch) -> N
 def test_concurrent_extraction_keeps_the_first_folder(tmp_path: Path, monkeypatch) -> None:
     files = make_files()
     write_archive(tmp_path / ARCHIVE_NAME, files)
-    real = cifar10_archive._copy_members
+    real = archives._copy_members
 
-    def racing(archive, dest, layout, quiet=False):
-        real(archive, dest, layout, quiet)
+    def racing(*args, **kwargs):
+        real(*args, **kwargs)
         write_folder(tmp_path / FOLDER_NAME, files)  # another process finished first
 
-    monkeypatch.setattr(cifar10_archive, "_copy_members", racing)
+    monkeypatch.setattr(archives, "_copy_members", racing)
     check_matches(load(tmp_path), files)
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".cifar-10-")]
 
@@ -482,7 +461,7 @@ def test_folder_appears_by_one_rename(tmp_path: Path, monkeypatch) -> None:
         calls.append((Path(src), Path(dst)))
         real(src, dst)
 
-    monkeypatch.setattr(cifar10_archive.os, "replace", spy)
+    monkeypatch.setattr(archives.os, "replace", spy)
     write_archive(tmp_path / ARCHIVE_NAME, make_files())
     load(tmp_path)
     assert [(src.parent.name[:18], dst) for src, dst in calls if dst.name == FOLDER_NAME] \

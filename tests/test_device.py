@@ -1,3 +1,5 @@
+import platform
+
 import pytest
 import torch
 
@@ -75,3 +77,27 @@ def test_choice_names_its_precision():
 def test_bf16_check_measures_a_ratio():
     ratio = __import__("bmlib.core.device", fromlist=["x"]).bf16_cpu_speedup(repeats=1)
     assert ratio > 0
+
+
+def test_hardware_name_and_flags_come_from_cpuinfo(tmp_path, monkeypatch):
+    import bmlib.core.device as device_module
+
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nmodel name\t: Example CPU @ 2.0GHz \n"
+                       "flags\t\t: fpu avx2 amx_bf16\nmodel name\t: second core\n")
+    monkeypatch.setattr(device_module, "_CPUINFO", str(cpuinfo))
+    assert device_module.cpu_name() == "Example CPU @ 2.0GHz"
+    assert device_module.cpu_flags() == frozenset({"fpu", "avx2", "amx_bf16"})
+    threads = torch.get_num_threads()
+    assert select_device("cpu").name == f"Example CPU @ 2.0GHz ({threads} threads)"
+    monkeypatch.setattr(device_module, "_CPUINFO", str(tmp_path / "absent"))
+    assert device_module.cpu_flags() == frozenset()
+    assert device_module.cpu_name() == (platform.processor() or platform.machine())
+
+
+def test_gpu_names_match_torch():
+    from bmlib.core.device import gpu_names
+
+    names = gpu_names()
+    assert len(names) == (torch.cuda.device_count() if torch.cuda.is_available() else 0)
+    assert all(isinstance(n, str) and n for n in names)

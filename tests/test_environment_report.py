@@ -30,3 +30,14 @@ def test_hardware_report_is_consistent_with_torch():
     assert report.cpu_count >= 1
     assert report.cuda_available == torch.cuda.is_available()
     assert len(report.gpu_names) == (torch.cuda.device_count() if report.cuda_available else 0)
+
+
+def test_gpu_names_are_read_by_bmlib_core_device(monkeypatch):
+    import torch
+
+    import bmlib.core.device as device_module
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(device_module, "gpu_names", lambda: ("Example GPU",))
+    report = hardware_report()
+    assert report.cuda_available and report.gpu_names == ("Example GPU",)

@@ -75,10 +75,10 @@ def hardware_report() -> HardwareReport:
     """Python, OS, CPU and GPU of the running process."""
     import torch  # imported here: the version table works without torch
 
+    from bmlib.core.device import gpu_names  # likewise: it imports torch
+
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     cuda = torch.cuda.is_available()
-    gpus = tuple(torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())) \
-        if cuda else ()
     return HardwareReport(
         python=platform.python_version(),
         implementation=platform.python_implementation(),
@@ -87,7 +87,7 @@ def hardware_report() -> HardwareReport:
         cpu_count=int(cpus or 1),
         torch_threads=torch.get_num_threads(),
         cuda_available=cuda,
-        gpu_names=gpus,
+        gpu_names=gpu_names(),
     )
 
 

@@ -30,6 +30,7 @@ PRECISIONS = ("auto", "float32", "bf16")
 # CPU flags of bf16 matrix hardware that oneDNN uses for bf16 convolutions and matmuls
 BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")
 _DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+_CPUINFO = "/proc/cpuinfo"  # the one file the hardware's name and flags are read from
 
 
 class DeviceUnavailableError(RuntimeError):
@@ -69,16 +70,36 @@ def _mps_available() -> bool:
     return bool(backend is not None and backend.is_available())
 
 
-def cpu_flags() -> frozenset[str]:
-    """The CPU's feature flags from ``/proc/cpuinfo`` (empty where there is none)."""
+def _cpuinfo_value(key: str) -> str | None:
+    """The value of the first ``/proc/cpuinfo`` line starting with ``key`` (None where there
+    is no such line or no such file)."""
     try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+        with open(_CPUINFO, encoding="utf-8") as handle:
             for line in handle:
-                if line.startswith("flags"):
-                    return frozenset(line.split(":", 1)[1].split())
+                if line.startswith(key):
+                    return line.split(":", 1)[1]
     except OSError:
         pass
-    return frozenset()
+    return None
+
+
+def cpu_flags() -> frozenset[str]:
+    """The CPU's feature flags from ``/proc/cpuinfo`` (empty where there is none)."""
+    value = _cpuinfo_value("flags")
+    return frozenset(value.split()) if value is not None else frozenset()
+
+
+def cpu_name() -> str:
+    """The CPU's model name from ``/proc/cpuinfo``, else what :mod:`platform` knows."""
+    value = _cpuinfo_value("model name")
+    return value.strip() if value is not None else (platform.processor() or platform.machine())
+
+
+def gpu_names() -> tuple[str, ...]:
+    """The names of the CUDA devices PyTorch sees, by index (empty without one)."""
+    if not torch.cuda.is_available():
+        return ()
+    return tuple(torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count()))
 
 
 def bf16_cpu_speedup(repeats: int = 3) -> float:
@@ -137,21 +158,13 @@ def decide_precision(device: torch.device, request: str = "auto",
                   f"{speedup:.2f}x float32's speed: float32")
 
 
-def _hardware_name(device: torch.device) -> str:
+def hardware_name(device: torch.device) -> str:
+    """A human-readable name of the hardware behind ``device``, for run cards."""
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
     if device.type == "mps":
         return f"Apple MPS ({platform.machine()})"
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return f"{cpu} ({torch.get_num_threads()} threads)"
+    return f"{cpu_name()} ({torch.get_num_threads()} threads)"
 
 
 def select_device(spec: str = "auto", precision: str = "float32") -> DeviceChoice:
@@ -201,6 +214,6 @@ def select_device(spec: str = "auto", precision: str = "float32") -> DeviceChoic
         device=device,
         dtype=torch.float32,
         autocast_dtype=autocast_dtype,
-        name=_hardware_name(device),
+        name=hardware_name(device),
         precision_reason=reason,
     )
