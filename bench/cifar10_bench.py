@@ -46,7 +46,8 @@ from bmlib.models.cnn import SeedCNN, SeedCNNConfig
 from bmlib.core.device import select_device
 from bmlib.core.progress import progress
 from bmlib.book.runcard import peak_rss_mb
-from bmlib.train.images import evaluate, keras_validation_split, to_device_uint8, train
+from bmlib.data.splits import keras_validation_split
+from bmlib.train.images import evaluate, to_device_uint8, train
 
 EPOCH_IMAGES = 40_000  # images in one epoch of the essay's run (validation_split=0.2)
 

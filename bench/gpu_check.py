@@ -20,7 +20,8 @@ import torch
 from bmlib.train.recipes import improved_recipe, seed_recipe
 from bmlib.core.device import select_device
 from bmlib.book.runcard import peak_rss_mb
-from bmlib.train.images import evaluate, keras_validation_split, to_device_uint8, train
+from bmlib.data.splits import keras_validation_split
+from bmlib.train.images import evaluate, to_device_uint8, train
 
 
 def main() -> None:

@@ -7,24 +7,12 @@ import pytest
 from sklearn.datasets import load_breast_cancer
 from sklearn.metrics import accuracy_score, brier_score_loss, log_loss as sk_log_loss
 
-from bmlib.studies.case_studies import (
-    MLPConfig,
-    accuracy,
-    bootstrap_difference,
-    bootstrap_indices,
-    bootstrap_interval,
-    brier,
-    confusion,
-    fit_logistic,
-    fit_majority,
-    fit_mlp,
-    log_loss,
-    reliability,
-    repeated_splits,
-    sensitivity_specificity,
-    standardise,
-    three_way_split,
-)
+from bmlib.metrics.bootstrap import bootstrap_difference, bootstrap_indices, bootstrap_interval
+from bmlib.metrics.calibration import reliability
+from bmlib.metrics.classification import (accuracy, brier, confusion, log_loss,
+                                          sensitivity_specificity)
+from bmlib.studies.case_studies import (MLPConfig, fit_logistic, fit_majority, fit_mlp,
+                                        repeated_splits, standardise, three_way_split)
 
 FAST_MLP = MLPConfig(hidden=8, max_epochs=60, weight_decays=(0.0,), patience=10)
 

@@ -72,14 +72,14 @@ def test_confusion_matrix_and_per_class_accuracy_match_sklearn():
     import numpy as np
     from sklearn.metrics import confusion_matrix as sk_confusion
 
-    from bmlib.metrics.classification import accuracy, confusion_matrix, per_class_accuracy
+    from bmlib.metrics.classification import confusion_accuracy, confusion_matrix, per_class_accuracy
 
     rng = np.random.default_rng(0)
     true = rng.integers(0, 4, 200)
     predicted = np.where(rng.random(200) < 0.7, true, rng.integers(0, 4, 200))
     matrix = confusion_matrix(true, predicted, 4)
     assert np.array_equal(matrix, sk_confusion(true, predicted, labels=range(4)))
-    assert accuracy(matrix) == np.mean(true == predicted)
+    assert confusion_accuracy(matrix) == np.mean(true == predicted)
     recall = per_class_accuracy(matrix)
     for k in range(4):
         assert recall[k] == np.mean(predicted[true == k] == k)

@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 from sklearn.metrics import balanced_accuracy_score, recall_score
 
-from bmlib.metrics.fairness import FairnessError, disparity, per_class_accuracy
+from bmlib.metrics.fairness import FairnessError, class_accuracies, disparity
 
 
 def test_per_class_accuracy_matches_sklearn_recall() -> None:
     rng = np.random.default_rng(0)
     labels = rng.integers(0, 10, 1000)
     predictions = np.where(rng.random(1000) < 0.6, labels, rng.integers(0, 10, 1000))
-    acc = per_class_accuracy(labels, predictions)
+    acc = class_accuracies(labels, predictions)
     assert np.allclose(acc, recall_score(labels, predictions, average=None))
     summary = disparity(acc)
     assert summary.mean_accuracy == pytest.approx(balanced_accuracy_score(labels, predictions))
@@ -36,7 +36,7 @@ def test_parity_and_zero() -> None:
 ])
 def test_bad_input(labels, predictions, message) -> None:
     with pytest.raises(FairnessError, match=message):
-        per_class_accuracy(np.array(labels), np.array(predictions),
+        class_accuracies(np.array(labels), np.array(predictions),
                            num_classes=10 if message != "no examples" else 3)
     with pytest.raises(FairnessError):
         disparity(np.array([0.5, 1.5]))

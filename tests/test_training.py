@@ -9,10 +9,11 @@ import pytest
 import torch
 
 from bmlib.models.cnn import ResNetConfig, ResNetSmall, SeedCNN, SeedCNNConfig
+from bmlib.data.splits import SplitError, keras_validation_split
 from bmlib.train.checkpoints import CheckpointError as _CE, load_checkpoint, save_checkpoint
 from bmlib.train.config import learning_rate, make_optimizer
 from bmlib.train.images import (CIFAR10_MEAN, CIFAR10_STD, TrainConfig, TrainingError,
-                                augment_batch, evaluate, keras_validation_split,
+                                augment_batch, evaluate,
                                 predict_logits, prepare_batch, shifted_views,
                                 to_device_uint8, train, training_identity)
 
@@ -32,7 +33,7 @@ def test_keras_validation_split_holds_out_the_last_part():
     assert (val_part.start, val_part.stop) == (40_000, 50_000)
     train_part, val_part = keras_validation_split(7, 0.2)  # floor(7 * 0.8) = 5
     assert (train_part.stop, val_part.start) == (5, 5)
-    with pytest.raises(TrainingError, match="validation fraction"):
+    with pytest.raises(SplitError, match="validation fraction"):
         keras_validation_split(10, 1.0)
 
 

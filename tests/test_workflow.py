@@ -8,9 +8,9 @@ from sklearn.metrics import f1_score, recall_score
 
 from bmlib.studies.workflow import (
     HeldOutTestSet, ModelConfig, SecondTestEvaluationError, build_model, classification_metrics,
-    fit_and_score, load_digits_arrays, predictor, prepare_digits, selection_bias, split_indices,
-    train_model,
+    fit_and_score, load_digits_arrays, predictor, prepare_digits, selection_bias, train_model,
 )
+from bmlib.data.splits import stratified_parts
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 def test_split_is_disjoint_complete_and_stratified():
     _, y = load_digits_arrays()
-    parts = split_indices(y, [0.2, 0.2], seed=3)
+    parts = stratified_parts(y, [0.2, 0.2], seed=3)
     assert [len(p) for p in parts] == [359, 359, 1079]
     joined = np.concatenate(parts)
     assert len(np.unique(joined)) == len(y)

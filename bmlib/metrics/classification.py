@@ -1,4 +1,6 @@
-"""Classification metrics from predicted and true labels (no I/O, no models)."""
+"""Classification metrics from true labels and predicted labels or class probabilities
+(no I/O, no models): confusion matrices and per-class recall, accuracy, log-loss, Brier
+score, ROC AUC (scikit-learn's), sensitivity and specificity, and seed summaries."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from sklearn.metrics import roc_auc_score
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,41 @@ def per_class_accuracy(matrix: np.ndarray) -> np.ndarray:
         return np.where(rows > 0, np.diag(matrix) / np.maximum(rows, 1), math.nan)
 
 
-def accuracy(matrix: np.ndarray) -> float:
+def confusion_accuracy(matrix: np.ndarray) -> float:
     """Overall accuracy from a confusion matrix."""
     return float(np.trace(matrix) / matrix.sum())
+
+
+def log_loss(labels: np.ndarray, proba: np.ndarray) -> float:
+    """Mean negative log-likelihood of the true class (nats), probabilities clipped at 1e-15."""
+    picked = np.clip(proba[np.arange(len(labels)), labels], 1e-15, 1.0)
+    return float(-np.mean(np.log(picked)))
+
+
+def accuracy(labels: np.ndarray, proba: np.ndarray) -> float:
+    """Fraction of examples whose most probable class is the true class."""
+    return float(np.mean(proba.argmax(axis=1) == labels))
+
+
+def brier(labels: np.ndarray, proba: np.ndarray) -> float:
+    """Mean over examples of the squared distance between ``proba`` and the one-hot label."""
+    onehot = np.eye(proba.shape[1])[labels]
+    return float(np.mean(np.sum((proba - onehot) ** 2, axis=1)))
+
+
+def auc(labels: np.ndarray, proba: np.ndarray) -> float:
+    """Binary ROC AUC with class 1 as the positive score."""
+    return float(roc_auc_score(labels, proba[:, 1]))
+
+
+def sensitivity_specificity(labels: np.ndarray, proba: np.ndarray, positive: int,
+                            threshold: float = 0.5) -> tuple[float, float]:
+    """(true-positive rate, true-negative rate) when P(positive) >= threshold flags a case."""
+    flagged = proba[:, positive] >= threshold
+    is_positive = labels == positive
+    return (float(np.mean(flagged[is_positive])), float(np.mean(~flagged[~is_positive])))
+
+
+def confusion(labels: np.ndarray, proba: np.ndarray, num_classes: int) -> np.ndarray:
+    """Counts: row = true class, column = predicted (most probable) class."""
+    return confusion_matrix(labels, proba.argmax(axis=1), num_classes)

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bmlib.metrics.classification import confusion_matrix, per_class_accuracy
+
 
 class FairnessError(ValueError):
     """Bad input to a disparity measurement."""
@@ -29,9 +31,12 @@ class Disparity:
     std: float  # population standard deviation over classes
 
 
-def per_class_accuracy(labels: np.ndarray, predictions: np.ndarray,
-                       num_classes: int = 10) -> np.ndarray:
-    """Accuracy on the examples of each class, ``(num_classes,)``; every class must occur."""
+def class_accuracies(labels: np.ndarray, predictions: np.ndarray,
+                     num_classes: int = 10) -> np.ndarray:
+    """Accuracy on the examples of each class, ``(num_classes,)``; every class must occur.
+
+    The recall of :func:`bmlib.metrics.classification.per_class_accuracy`, with the checks a
+    disparity needs (no empty class)."""
     labels = np.asarray(labels).ravel()
     predictions = np.asarray(predictions).ravel()
     if labels.shape != predictions.shape or labels.size == 0:
@@ -43,8 +48,11 @@ def per_class_accuracy(labels: np.ndarray, predictions: np.ndarray,
     missing = np.flatnonzero(counts == 0)
     if missing.size:
         raise FairnessError(f"class(es) {missing.tolist()} have no examples: accuracy undefined")
-    correct = np.bincount(labels[labels == predictions], minlength=num_classes)
-    return correct / counts
+    try:
+        matrix = confusion_matrix(labels, predictions, num_classes)
+    except ValueError as error:
+        raise FairnessError(str(error)) from error
+    return per_class_accuracy(matrix)
 
 
 def disparity(accuracies: np.ndarray) -> Disparity:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 
 import numpy as np
+from scipy.stats import rankdata
 import torch
 from torch import nn
 
@@ -107,28 +108,13 @@ def cascading_randomizations(model: nn.Module, seed: int) -> list[tuple[str, nn.
             for k in range(len(layers))]
 
 
-def _ranks(values: np.ndarray) -> np.ndarray:
-    """Average ranks (ties share the mean of their positions), 1-based."""
-    order = np.argsort(values, kind="mergesort")
-    ranks = np.empty(values.size, dtype=float)
-    sorted_values = values[order]
-    start = 0
-    while start < values.size:
-        stop = start
-        while stop + 1 < values.size and sorted_values[stop + 1] == sorted_values[start]:
-            stop += 1
-        ranks[order[start:stop + 1]] = 0.5 * (start + stop) + 1.0
-        start = stop + 1
-    return ranks
-
-
 def spearman(a: np.ndarray | torch.Tensor, b: np.ndarray | torch.Tensor) -> float:
     """Spearman rank correlation of two equally shaped maps (flattened)."""
     a = np.asarray(a, dtype=float).ravel()
     b = np.asarray(b, dtype=float).ravel()
     if a.shape != b.shape or a.size < 2:
         raise AttributionError(f"maps must have the same size >= 2; got {a.size} and {b.size}")
-    ra, rb = _ranks(a), _ranks(b)
+    ra, rb = rankdata(a), rankdata(b)  # average ranks for ties
     ra -= ra.mean()
     rb -= rb.mean()
     denominator = float(np.sqrt((ra @ ra) * (rb @ rb)))

@@ -21,11 +21,12 @@ import numpy as np
 import torch
 from sklearn.datasets import load_breast_cancer, load_digits
 
-from bmlib.studies.case_studies import (METRICS, Fitted, Interval, MLPConfig, Split,
-                                        bootstrap_difference, bootstrap_indices,
-                                        bootstrap_interval, confusion, fit_all, reliability,
-                                        repeated_splits, sensitivity_specificity, standardise,
-                                        three_way_split)
+from bmlib.metrics.bootstrap import (Interval, bootstrap_difference, bootstrap_indices,
+                                     bootstrap_interval)
+from bmlib.metrics.calibration import reliability
+from bmlib.metrics.classification import confusion, sensitivity_specificity
+from bmlib.studies.case_studies import (METRICS, Fitted, MLPConfig, Split, fit_all,
+                                        repeated_splits, standardise, three_way_split)
 from bmlib.train.distributed import (DataParallelConfig, TrainResult, run_spawned,
                                      synthetic_classification, train_single_process)
 

@@ -23,14 +23,13 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 import torch
 
+from bmlib.data.splits import three_way_indices
+from bmlib.metrics.bootstrap import Metric
+from bmlib.metrics.classification import accuracy, auc, brier, log_loss
 from bmlib.train.config import LoopConfig, OptimConfig
 from bmlib.train.loop import TensorBatches, fit
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import confusion_matrix, roc_auc_score
-from sklearn.model_selection import train_test_split
 from torch import nn
-
-Metric = Callable[[np.ndarray, np.ndarray], float]
 
 
 @dataclass(frozen=True)
@@ -51,21 +50,15 @@ class Split:
 
 def three_way_split(features: np.ndarray, labels: np.ndarray, seed: int,
                     val_fraction: float = 0.2, test_fraction: float = 0.2) -> Split:
-    """A stratified train/validation/test split (fractions of the whole data set)."""
+    """A stratified train/validation/test split (fractions of the whole data set), by
+    :func:`bmlib.data.splits.three_way_indices`."""
     features, labels = np.asarray(features), np.asarray(labels)
     if features.ndim != 2 or labels.ndim != 1 or len(features) != len(labels):
         raise ValueError(f"features {features.shape} and labels {labels.shape}: need an "
                          "(n, d) array and n labels")
-    if not (0 < val_fraction < 1 and 0 < test_fraction < 1
-            and val_fraction + test_fraction < 1):
-        raise ValueError(f"val_fraction={val_fraction}, test_fraction={test_fraction}: each "
-                         "must be in (0, 1) and together below 1, leaving training data")
-    x_rest, x_test, y_rest, y_test = train_test_split(
-        features, labels, test_size=test_fraction, stratify=labels, random_state=seed)
-    x_train, x_val, y_train, y_val = train_test_split(
-        x_rest, y_rest, test_size=val_fraction / (1 - test_fraction), stratify=y_rest,
-        random_state=seed + 1)
-    return Split(x_train, y_train, x_val, y_val, x_test, y_test)
+    train, val, test = three_way_indices(labels, seed, val_fraction, test_fraction)
+    return Split(features[train], labels[train], features[val], labels[val],
+                 features[test], labels[test])
 
 
 def standardise(split: Split) -> Split:
@@ -90,28 +83,6 @@ class Fitted:
     val_log_loss: float  # validation log-loss of the chosen setting (nats)
     proba_val: np.ndarray  # (n_val, K) predicted probabilities
     proba_test: np.ndarray  # (n_test, K)
-
-
-def log_loss(labels: np.ndarray, proba: np.ndarray) -> float:
-    """Mean negative log-likelihood of the true class (nats), probabilities clipped at 1e-15."""
-    picked = np.clip(proba[np.arange(len(labels)), labels], 1e-15, 1.0)
-    return float(-np.mean(np.log(picked)))
-
-
-def accuracy(labels: np.ndarray, proba: np.ndarray) -> float:
-    """Fraction of examples whose most probable class is the true class."""
-    return float(np.mean(proba.argmax(axis=1) == labels))
-
-
-def brier(labels: np.ndarray, proba: np.ndarray) -> float:
-    """Mean over examples of the squared distance between ``proba`` and the one-hot label."""
-    onehot = np.eye(proba.shape[1])[labels]
-    return float(np.mean(np.sum((proba - onehot) ** 2, axis=1)))
-
-
-def auc(labels: np.ndarray, proba: np.ndarray) -> float:
-    """Binary ROC AUC with class 1 as the positive score."""
-    return float(roc_auc_score(labels, proba[:, 1]))
 
 
 METRICS: dict[str, Metric] = {"accuracy": accuracy, "log_loss": log_loss, "brier": brier,
@@ -198,73 +169,6 @@ def fit_all(split: Split, mlp_config: MLPConfig = MLPConfig(), seed: int = 0
     """Majority class, logistic regression and the MLP on one split."""
     return [fit_majority(split), fit_logistic(split, seed=seed),
             fit_mlp(split, mlp_config, seed)]
-
-
-@dataclass(frozen=True)
-class Interval:
-    """A point estimate and its bootstrap percentile interval."""
-
-    point: float  # the metric on the full test part
-    low: float  # lower end of the interval
-    high: float  # upper end
-
-    def __str__(self) -> str:
-        return f"{self.point:.3f} [{self.low:.3f}, {self.high:.3f}]"
-
-
-def bootstrap_indices(n: int, n_boot: int, seed: int) -> np.ndarray:
-    """``n_boot`` resamples (with replacement) of ``n`` test indices, seeded."""
-    if n < 2 or n_boot < 1:
-        raise ValueError(f"need n >= 2 examples and n_boot >= 1, got n={n}, n_boot={n_boot}")
-    return np.random.default_rng(seed).integers(0, n, size=(n_boot, n))
-
-
-def bootstrap_interval(labels: np.ndarray, proba: np.ndarray, metric: Metric,
-                       resamples: np.ndarray, level: float = 0.95) -> Interval:
-    """Percentile bootstrap interval of ``metric`` over the given test resamples."""
-    values = np.array([metric(labels[idx], proba[idx]) for idx in resamples
-                       if len(np.unique(labels[idx])) > 1])  # AUC needs both classes
-    tail = (1 - level) / 2 * 100
-    return Interval(metric(labels, proba), float(np.percentile(values, tail)),
-                    float(np.percentile(values, 100 - tail)))
-
-
-def bootstrap_difference(labels: np.ndarray, proba_a: np.ndarray, proba_b: np.ndarray,
-                         metric: Metric, resamples: np.ndarray, level: float = 0.95
-                         ) -> Interval:
-    """Paired bootstrap interval of metric(a) - metric(b) on the same resampled examples."""
-    diffs = np.array([metric(labels[i], proba_a[i]) - metric(labels[i], proba_b[i])
-                      for i in resamples if len(np.unique(labels[i])) > 1])
-    tail = (1 - level) / 2 * 100
-    return Interval(metric(labels, proba_a) - metric(labels, proba_b),
-                    float(np.percentile(diffs, tail)), float(np.percentile(diffs, 100 - tail)))
-
-
-def sensitivity_specificity(labels: np.ndarray, proba: np.ndarray, positive: int,
-                            threshold: float = 0.5) -> tuple[float, float]:
-    """(true-positive rate, true-negative rate) when P(positive) >= threshold flags a case."""
-    flagged = proba[:, positive] >= threshold
-    is_positive = labels == positive
-    return (float(np.mean(flagged[is_positive])), float(np.mean(~flagged[~is_positive])))
-
-
-def reliability(labels: np.ndarray, proba: np.ndarray, positive: int, bins: int = 5
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Calibration table: per equal-width bin of P(positive), its mean predicted
-    probability, the observed frequency of the positive class, and the count (empty bins
-    dropped)."""
-    p = proba[:, positive]
-    which = np.minimum((p * bins).astype(int), bins - 1)
-    kept = [b for b in range(bins) if np.any(which == b)]
-    mean_p = np.array([p[which == b].mean() for b in kept])
-    observed = np.array([np.mean(labels[which == b] == positive) for b in kept])
-    counts = np.array([np.sum(which == b) for b in kept])
-    return mean_p, observed, counts
-
-
-def confusion(labels: np.ndarray, proba: np.ndarray, num_classes: int) -> np.ndarray:
-    """Counts: row = true class, column = predicted (most probable) class."""
-    return confusion_matrix(labels, proba.argmax(axis=1), labels=list(range(num_classes)))
 
 
 def repeated_splits(features: np.ndarray, labels: np.ndarray, seeds: Sequence[int],

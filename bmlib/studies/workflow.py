@@ -15,9 +15,11 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import numpy as np
+from sklearn.metrics import accuracy_score, f1_score, recall_score
 import torch
 from torch import nn
 
+from bmlib.data.splits import stratified_parts
 from bmlib.train.config import LoopConfig, OptimConfig
 from bmlib.train.loop import TensorBatches, fit
 
@@ -37,20 +39,16 @@ class Metrics:
 
 def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray,
                            n_classes: int = N_CLASSES) -> Metrics:
-    """Accuracy, macro recall and macro F1 from the confusion counts."""
+    """Accuracy, macro recall and macro F1 (scikit-learn's, over all ``n_classes``)."""
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     if y_true.shape != y_pred.shape:
         raise ValueError(f"labels {y_true.shape} and predictions {y_pred.shape} differ in shape")
-    recalls, f1s = [], []
-    for c in range(n_classes):
-        tp = np.sum((y_pred == c) & (y_true == c))
-        fp = np.sum((y_pred == c) & (y_true != c))
-        fn = np.sum((y_pred != c) & (y_true == c))
-        precision = tp / (tp + fp) if tp + fp else 0.0
-        recall = tp / (tp + fn) if tp + fn else 0.0
-        recalls.append(recall)
-        f1s.append(2 * precision * recall / (precision + recall) if precision + recall else 0.0)
-    return Metrics(float(np.mean(y_true == y_pred)), float(np.mean(recalls)), float(np.mean(f1s)))
+    labels = list(range(n_classes))  # absent classes count, with recall and F1 of 0
+    return Metrics(float(accuracy_score(y_true, y_pred)),
+                   float(recall_score(y_true, y_pred, labels=labels, average="macro",
+                                      zero_division=0)),
+                   float(f1_score(y_true, y_pred, labels=labels, average="macro",
+                                  zero_division=0)))
 
 
 class HeldOutTestSet:
@@ -99,25 +97,6 @@ def load_digits_arrays() -> tuple[np.ndarray, np.ndarray]:
     return data.data.astype(np.float64), data.target.astype(np.int64)
 
 
-def split_indices(y: np.ndarray, fractions: Sequence[float], seed: int) -> list[np.ndarray]:
-    """Disjoint stratified index sets: one per fraction, then one with the rest (if any)."""
-    from sklearn.model_selection import train_test_split
-
-    if any(f <= 0 for f in fractions) or sum(fractions) > 1 + 1e-9:
-        raise ValueError(f"fractions {fractions} must be positive and sum to at most 1")
-    remaining, parts = np.arange(len(y)), []
-    for k, fraction in enumerate(fractions):
-        take = int(round(fraction * len(y)))
-        if take >= len(remaining):
-            parts.append(remaining)
-            return parts
-        chosen, remaining = train_test_split(remaining, train_size=take, stratify=y[remaining],
-                                             random_state=seed + k)
-        parts.append(np.sort(chosen))
-    parts.append(np.sort(remaining))
-    return parts
-
-
 def prepare_digits(seed: int, val_fraction: float = 0.2, test_fraction: float = 0.2,
                    train_size: int | None = None, label_noise: float = 0.0) -> DigitsSplit:
     """Step 1, data preparation: split, optionally shrink or corrupt the training set, and
@@ -128,14 +107,14 @@ def prepare_digits(seed: int, val_fraction: float = 0.2, test_fraction: float = 
     if not 0 <= label_noise < 1:
         raise ValueError(f"label_noise={label_noise} must be in [0, 1)")
     x, y = load_digits_arrays()
-    test_idx, val_idx, train_idx = split_indices(y, [test_fraction, val_fraction], seed)
+    test_idx, val_idx, train_idx = stratified_parts(y, [test_fraction, val_fraction], seed)
     rng = np.random.default_rng(seed + 1)
     if train_size is not None:
         if not N_CLASSES <= train_size <= len(train_idx):
             raise ValueError(
                 f"train_size={train_size} must be between {N_CLASSES} and {len(train_idx)}")
         if train_size < len(train_idx):
-            keep = split_indices(y[train_idx], [train_size / len(train_idx)], seed)[0]
+            keep = stratified_parts(y[train_idx], [train_size / len(train_idx)], seed)[0]
             train_idx = train_idx[keep]
     train_y = y[train_idx].copy()
     flip = rng.random(len(train_y)) < label_noise
@@ -224,7 +203,7 @@ def selection_bias(configs: Sequence[ModelConfig], repeats: int, seed: int,
     if repeats < 1:
         raise ValueError(f"repeats={repeats} must be at least 1")
     x, y = load_digits_arrays()
-    train, pool = split_indices(y, [train_fraction], seed)
+    train, pool = stratified_parts(y, [train_fraction], seed)
     if 2 * eval_size >= len(pool):
         raise ValueError(f"eval_size={eval_size} leaves no fresh images in a pool of {len(pool)}")
     mean, std = x[train].mean(0), np.maximum(x[train].std(0), 1.0)
