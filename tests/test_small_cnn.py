@@ -1,5 +1,6 @@
-"""bmlib.models.small_cnn: counts by formula equal numel() and PyTorch's FLOP counter; training is
-deterministic and learns; bad input is rejected."""
+"""bmlib.models.small_cnn and bmlib.train.small_cnn: counts by formula equal numel() and
+PyTorch's FLOP counter; training (through the book's one loop) is deterministic and learns;
+keep-best restores the best epoch; bad input is rejected."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from bmlib.models.small_cnn import (FitConfig, SmallCNN, SmallCNNConfig, SmallCNNError, fit,
-                             per_example_losses, small_cnn_forward_flops,
-                             small_cnn_parameter_count, stratified_subset)
+from bmlib.data.splits import SplitError, stratified_subset
+from bmlib.models.small_cnn import (SmallCNN, SmallCNNConfig, SmallCNNError,
+                                    small_cnn_forward_flops, small_cnn_parameter_count)
+from bmlib.train.config import TrainingError
+from bmlib.train.small_cnn import FitConfig, per_example_losses, predict_classes, train_small_cnn
 
 
 @pytest.mark.parametrize("width, head", [(1, "mean"), (3, "flatten"), (16, "mean"),
@@ -36,13 +39,15 @@ def _toy_data(n: int = 100) -> tuple[torch.Tensor, torch.Tensor]:
 def test_fit_is_deterministic_and_learns() -> None:
     images, labels = _toy_data()
     config = FitConfig(epochs=4, batch_size=32, lr=5e-3, seed=3)
-    first = fit(SmallCNNConfig(width=4), images, labels, config, eval_images=images,
+    first = train_small_cnn(SmallCNNConfig(width=4), images, labels, config, eval_images=images,
                 eval_labels=labels)
-    second = fit(SmallCNNConfig(width=4), images, labels, config)
+    second = train_small_cnn(SmallCNNConfig(width=4), images, labels, config)
     for a, b in zip(first.model.state_dict().values(), second.model.state_dict().values()):
         assert torch.equal(a, b)
     assert first.train_loss[-1] < first.train_loss[0]
-    assert len(first.eval_loss) == 4 and first.steps == 4 * 4
+    assert len(first.eval_loss) == 4 and len(first.history) == 4
+    assert first.eval_accuracy[-1] == pytest.approx(
+        (predict_classes(first.model, images) == labels).float().mean().item())
     losses = per_example_losses(first.model, images, labels)
     assert losses.shape == (100,) and losses.mean().item() == pytest.approx(first.eval_loss[-1])
 
@@ -51,13 +56,28 @@ def test_fit_is_deterministic_and_learns() -> None:
 def test_keep_best_restores_the_best_epoch() -> None:
     images, labels = _toy_data()
     held_images, held_labels = images[:40], torch.roll(labels[:40], 1)  # unlearnable: loss rises
-    result = fit(SmallCNNConfig(width=4), images, labels,
+    result = train_small_cnn(SmallCNNConfig(width=4), images, labels,
                  FitConfig(epochs=4, batch_size=32, lr=5e-3, seed=1),
                  eval_images=held_images, eval_labels=held_labels, keep_best=True)
     best = int(np.argmin(result.eval_loss))
     assert result.best_epoch == best + 1
     restored = per_example_losses(result.model, held_images, held_labels).mean().item()
     assert restored == pytest.approx(result.eval_loss[best], rel=1e-6)
+    if best < 3:  # the last epoch's weights differ from the restored ones
+        assert restored != pytest.approx(result.eval_loss[-1], rel=1e-6)
+
+
+def test_flip_augmentation_is_a_flip_only() -> None:
+    """"augment" on the small CNN flips; the unpadded crop at full size is the identity."""
+    from bmlib.train.images import prepare_batch
+
+    images, _ = _toy_data(64)
+    config = FitConfig(augment=True).train_config()
+    augmented = prepare_batch(images, config, torch.Generator().manual_seed(0))
+    plain = prepare_batch(images, config)
+    same = (augmented == plain).flatten(1).all(1)
+    mirrored = (augmented == plain.flip(3)).flatten(1).all(1)
+    assert bool((same | mirrored).all()) and 0 < int(mirrored.sum()) < 64
 
 
 def test_stratified_subset_and_errors() -> None:
@@ -65,11 +85,11 @@ def test_stratified_subset_and_errors() -> None:
     chosen = stratified_subset(labels, 105, seed=0)
     assert chosen.size == 105 and np.unique(chosen).size == 105
     assert np.bincount(labels[chosen]).tolist() == [11] * 5 + [10] * 5
-    with pytest.raises(SmallCNNError, match="subset size"):
+    with pytest.raises(SplitError, match="subset size"):
         stratified_subset(labels, 5, seed=0)
     with pytest.raises(SmallCNNError, match="width"):
         SmallCNNConfig(width=0)
     with pytest.raises(SmallCNNError, match="head"):
         SmallCNNConfig(head="max")
-    with pytest.raises(SmallCNNError, match="uint8"):
-        fit(SmallCNNConfig(width=2), torch.zeros(4, 3, 32, 32), torch.zeros(4), FitConfig())
+    with pytest.raises(TrainingError, match="uint8"):
+        train_small_cnn(SmallCNNConfig(width=2), torch.zeros(4, 3, 32, 32), torch.zeros(4), FitConfig())

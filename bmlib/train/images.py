@@ -10,7 +10,6 @@ flat :class:`TrainConfig` of the CIFAR-10 recipes and test-time augmentation.
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
@@ -33,12 +32,12 @@ class TrainConfig:
 
     epochs: int = 20  # passes over the training part
     batch_size: int = 64  # images per optimizer step (Keras' batch_size)
-    optimizer: str = "adam"  # "adam" or "sgd" (Nesterov momentum)
+    optimizer: str = "adam"  # "adam", "adamw" (decoupled decay) or "sgd" (Nesterov momentum)
     lr: float = 1e-3  # peak learning rate
     betas: tuple[float, float] = (0.9, 0.999)  # Adam's beta_1, beta_2 (Keras defaults)
     eps: float = 1e-7  # Adam's epsilon (Keras default; PyTorch's is 1e-8)
     momentum: float = 0.9  # SGD momentum
-    weight_decay: float = 0.0  # L2 coefficient added to the gradient (SGD and Adam)
+    weight_decay: float = 0.0  # L2 added to the gradient (SGD, Adam); AdamW: decoupled decay
     schedule: str = "constant"  # "constant" or "onecycle" (linear warm-up, linear decay to 0)
     warmup_fraction: float = 0.2  # one-cycle: fraction of all steps spent warming up
     label_smoothing: float = 0.0  # cross-entropy label smoothing (0 = plain one-hot)
@@ -55,8 +54,8 @@ class TrainConfig:
     seed: int = 0  # seeds shuffling, augmentation and dropout
 
     def __post_init__(self) -> None:
-        if self.optimizer not in ("adam", "sgd"):
-            raise TrainingError(f"optimizer={self.optimizer!r}: use 'adam' or 'sgd'")
+        if self.optimizer not in ("adam", "adamw", "sgd"):
+            raise TrainingError(f"optimizer={self.optimizer!r}: use 'adam', 'adamw' or 'sgd'")
         if self.schedule not in ("constant", "onecycle"):
             raise TrainingError(f"schedule={self.schedule!r}: use 'constant' or 'onecycle'")
         if self.normalize not in ("unit", "standardize"):
@@ -120,18 +119,7 @@ class TrainResult:
     config: TrainConfig = field(default_factory=TrainConfig)
     resumed_from_epoch: int = 0  # epochs already done in the checkpoint we resumed from
     precision: torch.dtype | None = None  # the autocast dtype it trained in (None: float32)
-
-
-def keras_validation_split(num_examples: int, fraction: float) -> tuple[slice, slice]:
-    """Keras' ``validation_split``: the LAST ``fraction`` of the arrays, before shuffling.
-
-    Keras computes ``split_at = floor(n * (1 - fraction))``; examples ``[0, split_at)`` train
-    and ``[split_at, n)`` validate. Returns the two slices.
-    """
-    if not 0.0 <= fraction < 1.0:
-        raise TrainingError(f"validation fraction {fraction!r}: use 0 <= fraction < 1")
-    split_at = int(math.floor(num_examples * (1.0 - fraction)))
-    return slice(0, split_at), slice(split_at, num_examples)
+    best_epoch: int = 0  # the epoch whose weights the model holds (keep_best), else the last
 
 
 def to_device_uint8(images: Any, labels: Any, device: torch.device) -> tuple[torch.Tensor,
@@ -251,7 +239,7 @@ def train(model: nn.Module, train_images: torch.Tensor, train_labels: torch.Tens
           checkpoint_path: str | Path | None = None, resume: bool = True,
           show_progress: bool = True, desc: str = "train",
           on_epoch_end: Callable[[EpochRecord], None] | None = None,
-          retain_memory: bool = True) -> TrainResult:
+          retain_memory: bool = True, keep_best: bool = False) -> TrainResult:
     """Train ``model`` in place on device-resident uint8 data with :func:`fit`.
 
     ``precision`` is the autocast dtype decided once by the device layer
@@ -261,8 +249,12 @@ def train(model: nn.Module, train_images: torch.Tensor, train_labels: torch.Tens
     each step reuse the last step's freed buffers instead of page-faulting fresh ones (pass
     False to measure without it). The per-epoch validation leaves out ``tta_shift``'s
     shifted views (they triple its cost); evaluate the final model with
-    ``evaluate``/``predict_logits`` for the full test-time augmentation.
+    ``evaluate``/``predict_logits`` for the full test-time augmentation. ``keep_best`` ends
+    with the weights of the epoch of lowest validation loss (early stopping; needs validation
+    data and no checkpoint, whose resume would not know the best epoch's weights).
     """
+    if keep_best and (val_images is None or checkpoint_path is not None):
+        raise TrainingError("keep_best needs validation images and no checkpoint_path")
     epoch_eval = replace(config, tta_shift=0)
     device = train_images.device
     if device.type == "cpu" and retain_memory:
@@ -284,10 +276,12 @@ def train(model: nn.Module, train_images: torch.Tensor, train_labels: torch.Tens
 
     batches = TensorBatches(train_images, train_labels, config.batch_size, shuffle=True,
                             prepare=prepare)
-    result = fit(model, batches, config.optim(), config.loop(), device=device,
+    result = fit(model, batches, config.optim(), replace(config.loop(), keep_best=keep_best),
+                 device=device,
                  precision=precision, validate=validate, checkpoint_path=checkpoint_path,
                  identity=training_identity(config, precision), identity_of=training_identity,
                  resume=resume,
                  on_epoch_end=on_epoch_end, show_progress=show_progress, desc=desc)
     return TrainResult(model=model, history=result.history, config=config,
-                       resumed_from_epoch=result.resumed_from_epoch, precision=precision)
+                       resumed_from_epoch=result.resumed_from_epoch, precision=precision,
+                       best_epoch=result.best_epoch if keep_best else len(result.history))
