@@ -52,8 +52,7 @@ def test_chapter_splits_follow_keras_validation_split(smoke, sizes):
     assert splits.x_train.dtype == torch.uint8
     n_train = sizes[0]
     assert torch.equal(splits.x_val[0], torch.from_numpy(train_x[n_train]))  # the last part
-    assert splits.x_all.shape[0] == sizes[0] + sizes[1]
-    assert torch.equal(splits.y_all[:n_train], splits.y_train)
+    assert torch.equal(splits.y_val, torch.from_numpy(train_y[n_train:n_train + sizes[1]]))
 
 
 def test_book_models_train_then_reload_from_pins(tmp_path: Path, monkeypatch):
@@ -67,6 +66,9 @@ def test_book_models_train_then_reload_from_pins(tmp_path: Path, monkeypatch):
     trained = book_models(splits, run, CPU, retrain=True, show_progress=False)
     assert [m.label for m in trained] == ["essay's CNN, seed 3", "improved recipe, seed 3"]
     assert all(m.path.exists() and len(m.history) == 1 for m in trained)
+    # both recipes are validated on the validation part, never on the test set
+    assert all(m.history[0].val_accuracy is not None for m in trained)
+    assert len({m.path.name for m in trained}) == 2
     pins = {m.path.name: sha256_file(m.path) for m in trained}
     reloaded = book_models(splits, run, CPU, retrain=False, pins=pins, show_progress=False)
     for a, b in zip(trained, reloaded):

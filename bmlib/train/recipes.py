@@ -20,6 +20,7 @@ from torch import nn
 from bmlib.core.files import sha256_file
 from bmlib.models.cnn import ResNetConfig, ResNetSmall, SeedCNN, SeedCNNConfig
 from bmlib.core.paths import cache_dir
+from bmlib.data.splits import keras_validation_split
 from bmlib.train.checkpoints import CheckpointError, load_checkpoint
 from bmlib.train.images import TrainConfig, TrainResult, train, training_identity
 from bmlib.train.loop import EpochRecord
@@ -55,8 +56,8 @@ def seed_recipe(seed: int, epochs: int = 20) -> Recipe:
 def improved_recipe(seed: int, epochs: int = 15, width: int = 32) -> Recipe:
     """A small residual net: BN, crop+flip, SGD-Nesterov one-cycle, label smoothing, and
     progressive resizing: the first two thirds of the epochs (all but the last, for very
-    short runs) train on random 24 x 24 crops, which cost about 40 % of a full-size step on
-    this CPU; the rest train on padded 32 x 32 crops, the size the test images have.
+    short runs) train on random 24 x 24 crops, cheaper than full-size steps (the chapter
+    measures by how much); the rest train on padded 32 x 32 crops, the size of the test images.
     Test-time augmentation averages the logits of six views: the image and copies shifted
     by one pixel diagonally both ways, each with its mirror image.
 
@@ -210,20 +211,11 @@ class ChapterSplits:
     y_test: torch.Tensor
     test_slice: slice  # which test images (of the files) x_test holds
 
-    @property
-    def x_all(self) -> torch.Tensor:
-        """Training and validation images together (the improved recipe trains on both)."""
-        return torch.cat([self.x_train, self.x_val])
-
-    @property
-    def y_all(self) -> torch.Tensor:
-        return torch.cat([self.y_train, self.y_val])
-
 
 def chapter_splits(train_images: Any, train_labels: Any, test_images: Any, test_labels: Any,
                    smoke: bool, device: torch.device) -> ChapterSplits:
     """Split arrays as the CIFAR-10 chapter does and put them on ``device`` once, as uint8."""
-    from bmlib.train.images import keras_validation_split, to_device_uint8
+    from bmlib.train.images import to_device_uint8
 
     if smoke:
         train_part, val_part = keras_validation_split(1000, 0.2)
@@ -263,33 +255,22 @@ def book_models(splits: ChapterSplits, run: BookRun, device: torch.device, retra
 
     ``retrain=False`` loads the hash-pinned checkpoints (a clear error says how to make them
     when they are missing); ``retrain=True`` trains, resuming from or reusing a checkpoint
-    of exactly the same configuration. The essay's CNN trains on the training part and is
-    validated on the held-out part; the improved recipe trains on both (see the chapter).
+    of exactly the same configuration. Both recipes train on the training part and are
+    validated on the held-out part; the test set is only evaluated, once, by the caller.
     """
     models = []
     for label, recipe in run.recipes():
-        if isinstance(recipe.model_config, SeedCNNConfig):
-            data = (splits.x_train, splits.y_train, splits.x_val, splits.y_val)
-        else:
-            data = (splits.x_all, splits.y_all, splits.x_test, splits.y_test)
-        model, history, path, _ = obtain_model(recipe, device, *data, retrain, pins,
+        model, history, path, _ = obtain_model(recipe, device, splits.x_train, splits.y_train,
+                                               splits.x_val, splits.y_val, retrain, pins,
                                                show_progress, precision)
         models.append(BookModel(label, recipe, model, history, path))
     return models
 
 
 def book_checkpoint_paths(run: BookRun = BookRun(), num_train_files: int = 50_000,
-                          num_test: int = 10_000) -> list[Path]:
+                          ) -> list[Path]:
     """Where the full run's checkpoints live (what ``tools/pin_checkpoints.py`` pins)."""
-    from bmlib.train.images import keras_validation_split
-
     train_part, val_part = keras_validation_split(num_train_files, 0.2)
     n_train = train_part.stop - train_part.start
     n_val = val_part.stop - val_part.start
-    paths = []
-    for _, recipe in run.recipes():
-        if isinstance(recipe.model_config, SeedCNNConfig):
-            paths.append(checkpoint_path(recipe, n_train, n_val))
-        else:
-            paths.append(checkpoint_path(recipe, n_train + n_val, num_test))
-    return paths
+    return [checkpoint_path(recipe, n_train, n_val) for _, recipe in run.recipes()]
