@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from bmlib.studies.capacity import fit, make_regression_task, mlp, mlp_parameter_count
+from bmlib.studies.capacity import fit_capacity, make_regression_task, mlp, mlp_parameter_count
 
 
 @pytest.mark.parametrize("width,depth", [(1, 1), (4, 1), (8, 3), (32, 2)])
@@ -24,8 +24,8 @@ def test_task_is_seeded_and_split():
 
 def test_wider_network_fits_training_points_better():
     task = make_regression_task(0)
-    small = fit(task, width=2, depth=1, seed=0, steps=400)
-    large = fit(task, width=32, depth=2, seed=0, steps=400)
+    small = fit_capacity(task, width=2, depth=1, seed=0, steps=400)
+    large = fit_capacity(task, width=32, depth=2, seed=0, steps=400)
     assert large.parameters > small.parameters
     assert large.train_mse < small.train_mse
-    assert fit(task, 2, 1, seed=0, steps=400) == small  # deterministic on CPU
+    assert fit_capacity(task, 2, 1, seed=0, steps=400) == small  # deterministic on CPU

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from bmlib.studies import algorithms as study
-from bmlib.studies.workflow import (ModelConfig, build_model, fit_and_score, predictor,
+from bmlib.studies.workflow import (ModelConfig, build_digits_mlp, fit_and_score, predictor,
                                     prepare_digits, train_model)
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -144,7 +144,7 @@ def test_read_weights_explains_the_linear_logit():
     assert reading.decomposition_error < 1e-4  # float32 logit, float64 sum
     # the same model, trained again here: its logits on the first validation digit
     full = prepare_digits(0)
-    linear = build_model(ModelConfig(hidden=0), seed=0)
+    linear = build_digits_mlp(ModelConfig(hidden=0), seed=0)
     train_model(linear, full.train_x, full.train_y, ModelConfig(hidden=0))
     np.testing.assert_array_equal(linear[0].weight.detach().numpy(), reading.linear_weights)
     bias = linear[0].bias.detach().numpy().astype(np.float64)

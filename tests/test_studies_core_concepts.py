@@ -6,7 +6,7 @@ import math
 import pytest
 
 from bmlib.book.glue import plain
-from bmlib.studies.capacity import fit, make_regression_task, mlp_parameter_count
+from bmlib.studies.capacity import fit_capacity, make_regression_task, mlp_parameter_count
 from bmlib.studies.core_concepts import CapacitySweep, capacity_sweep
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -30,7 +30,7 @@ def test_each_fit_equals_an_independent_fit(sweep):
     task = make_regression_task(SEED)
     assert sweep.noise_variance == task.noise_std ** 2
     for result in sweep.results:
-        assert fit(task, result.width, result.depth, seed=SEED, steps=STEPS) == result
+        assert fit_capacity(task, result.width, result.depth, seed=SEED, steps=STEPS) == result
 
 
 def test_extremes_and_glued_values_match_the_fits(sweep):

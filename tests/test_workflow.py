@@ -7,7 +7,7 @@ import torch
 from sklearn.metrics import f1_score, recall_score
 
 from bmlib.studies.workflow import (
-    HeldOutTestSet, ModelConfig, SecondTestEvaluationError, build_model, classification_metrics,
+    HeldOutTestSet, ModelConfig, SecondTestEvaluationError, build_digits_mlp, classification_metrics,
     fit_and_score, load_digits_arrays, predictor, prepare_digits, selection_bias, train_model,
 )
 from bmlib.data.splits import stratified_parts
@@ -70,7 +70,7 @@ def test_test_set_answers_once():
 def test_end_to_end_workflow_learns_digits():
     split = prepare_digits(seed=0)
     config = ModelConfig(hidden=32, steps=100)
-    model = build_model(config, seed=0)
+    model = build_digits_mlp(config, seed=0)
     losses = train_model(model, split.train_x, split.train_y, config)
     assert losses[-1] < 0.1 * losses[0]
     assert split.test.evaluate(predictor(model)).accuracy > 0.9
@@ -79,7 +79,7 @@ def test_end_to_end_workflow_learns_digits():
 def test_frozen_hidden_layer_stays_fixed():
     split = prepare_digits(seed=0, train_size=50)
     config = ModelConfig(hidden=16, freeze_hidden=True, steps=20)
-    model = build_model(config, seed=0)
+    model = build_digits_mlp(config, seed=0)
     before = model[0].weight.detach().clone()
     train_model(model, split.train_x, split.train_y, config)
     assert np.array_equal(before.numpy(), model[0].weight.detach().numpy())

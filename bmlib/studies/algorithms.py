@@ -24,7 +24,7 @@ from bmlib.core.progress import progress
 from bmlib.models.attention import block_matmul_flops, block_parameter_count
 from bmlib.scratch.convolution import conv2d_cost, conv2d_im2col, conv2d_loops
 from bmlib.studies.workflow import (DigitsSplit, Metrics, ModelConfig, SelectionBias,
-                                    build_model, fit_and_score, predictor, prepare_digits,
+                                    build_digits_mlp, fit_and_score, predictor, prepare_digits,
                                     selection_bias, train_model)
 
 # ---------------------------------------------------------------- activations (§3.1.1)
@@ -181,7 +181,7 @@ def choose_model(split: DigitsSplit, candidates: Sequence[ModelConfig], seed: in
     """Build and train every candidate on the training set; score it on the validation set."""
     runs = []
     for config in candidates:
-        model = build_model(config, seed=seed)
+        model = build_digits_mlp(config, seed=seed)
         losses = train_model(model, split.train_x, split.train_y, config)
         val_accuracy = float(np.mean(predictor(model)(split.val_x) == split.val_y))
         runs.append(CandidateRun(config, val_accuracy, losses, model))
@@ -370,9 +370,9 @@ def read_weights(seed: int) -> WeightReading:
     """Train both models (:class:`ModelConfig` defaults) on a fresh split; decompose the
     linear model's logit of the first validation digit into bias + pixel contributions."""
     full = prepare_digits(seed)
-    linear_model = build_model(ModelConfig(hidden=0), seed=seed)
+    linear_model = build_digits_mlp(ModelConfig(hidden=0), seed=seed)
     train_model(linear_model, full.train_x, full.train_y, ModelConfig(hidden=0))
-    mlp_model = build_model(ModelConfig(hidden=64), seed=seed)
+    mlp_model = build_digits_mlp(ModelConfig(hidden=64), seed=seed)
     train_model(mlp_model, full.train_x, full.train_y, ModelConfig(hidden=64))
     linear_w = linear_model[0].weight.detach().numpy()
     with torch.no_grad():

@@ -15,8 +15,7 @@ import torch
 from torch import nn
 
 from bmlib.train.config import LoopConfig, OptimConfig
-from bmlib.train.loop import TensorBatches
-from bmlib.train.loop import fit as train_fit
+from bmlib.train.loop import TensorBatches, fit
 
 
 @dataclass(frozen=True)
@@ -64,7 +63,7 @@ def mlp_parameter_count(width: int, depth: int) -> int:
 
 
 @dataclass(frozen=True)
-class FitResult:
+class CapacityFit:
     """Outcome of fitting one network."""
 
     width: int  # hidden units per layer
@@ -74,17 +73,17 @@ class FitResult:
     val_mse: float  # mean squared error on the held-out points
 
 
-def fit(task: RegressionTask, width: int, depth: int, seed: int, steps: int = 1500,
-        lr: float = 0.01) -> FitResult:
+def fit_capacity(task: RegressionTask, width: int, depth: int, seed: int,
+                 steps: int = 1500, lr: float = 0.01) -> CapacityFit:
     """Full-batch Adam on the training points; returns train and held-out MSE."""
     torch.manual_seed(seed)
     model = mlp(width, depth).double()
     x, y = task.x_train.double(), task.y_train.double()
     # full batch: one step per "epoch" of the book's loop
-    train_fit(model, TensorBatches(x, y, batch_size=None, shuffle=False),
+    fit(model, TensorBatches(x, y, batch_size=None, shuffle=False),
               OptimConfig(optimizer="adam", lr=lr), LoopConfig(epochs=steps, loss="mse", seed=None))
     with torch.no_grad():
         train_mse = torch.mean((model(x) - y) ** 2).item()
         val_mse = torch.mean((model(task.x_val.double()) - task.y_val.double()) ** 2).item()
-    return FitResult(width, depth, sum(p.numel() for p in model.parameters()),
-                     train_mse, val_mse)
+    return CapacityFit(width, depth, sum(p.numel() for p in model.parameters()),
+                       train_mse, val_mse)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from bmlib.core.progress import progress
-from bmlib.studies.capacity import FitResult, RegressionTask, fit, make_regression_task
+from bmlib.studies.capacity import CapacityFit, RegressionTask, fit_capacity, make_regression_task
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class CapacitySweep:
     widths: tuple[int, ...]  # hidden units per layer tried
     depths: tuple[int, ...]  # hidden layers tried
     steps: int  # full-batch Adam steps per fit
-    results: tuple[FitResult, ...]  # one per (depth, width), depth-major
+    results: tuple[CapacityFit, ...]  # one per (depth, width), depth-major
 
     @property
     def noise_variance(self) -> float:
@@ -33,21 +33,21 @@ class CapacitySweep:
         return self.task.noise_std ** 2
 
     @property
-    def smallest(self) -> FitResult:
+    def smallest(self) -> CapacityFit:
         """The fit with the fewest parameters (the first such in grid order)."""
         return min(self.results, key=_parameters)
 
     @property
-    def largest(self) -> FitResult:
+    def largest(self) -> CapacityFit:
         """The fit with the most parameters (the first such in grid order)."""
         return max(self.results, key=_parameters)
 
     @property
-    def best_val(self) -> FitResult:
+    def best_val(self) -> CapacityFit:
         """The fit with the lowest held-out MSE."""
         return min(self.results, key=_val_mse)
 
-    def at_depth(self, depth: int) -> list[FitResult]:
+    def at_depth(self, depth: int) -> list[CapacityFit]:
         """The fits of one depth, in the order of ``widths``."""
         return [r for r in self.results if r.depth == depth]
 
@@ -97,11 +97,11 @@ class CapacitySweep:
         }
 
 
-def _parameters(result: FitResult) -> int:
+def _parameters(result: CapacityFit) -> int:
     return result.parameters
 
 
-def _val_mse(result: FitResult) -> float:
+def _val_mse(result: CapacityFit) -> float:
     return result.val_mse
 
 
@@ -119,6 +119,6 @@ def capacity_sweep(seed: int, widths: Sequence[int], depths: Sequence[int], step
         raise ValueError(f"steps must be >= 1, got {steps}")
     task = make_regression_task(seed)
     grid = [(w, d) for d in depths for w in widths]
-    results = tuple(fit(task, w, d, seed=seed, steps=steps)
+    results = tuple(fit_capacity(task, w, d, seed=seed, steps=steps)
                     for w, d in progress(grid, desc="fits", disable=not show_progress))
     return CapacitySweep(task, widths, depths, steps, results)

@@ -137,7 +137,7 @@ class ModelConfig:
     steps: int = 200  # full-batch Adam steps
 
 
-def build_model(config: ModelConfig, seed: int, n_inputs: int = 64) -> nn.Sequential:
+def build_digits_mlp(config: ModelConfig, seed: int, n_inputs: int = 64) -> nn.Sequential:
     """Step 2, model building: define the structure and initialise it (PyTorch defaults)."""
     torch.manual_seed(seed)
     if config.hidden == 0:
@@ -173,7 +173,7 @@ def predictor(model: nn.Module) -> Callable[[np.ndarray], np.ndarray]:
 def fit_and_score(config: ModelConfig, train_x: np.ndarray, train_y: np.ndarray,
                   eval_sets: Sequence[tuple[np.ndarray, np.ndarray]], seed: int) -> list[float]:
     """Train one model and return its accuracy on each (x, y) in ``eval_sets``."""
-    model = build_model(config, seed, train_x.shape[1])
+    model = build_digits_mlp(config, seed, train_x.shape[1])
     train_model(model, train_x, train_y, config)
     predict = predictor(model)
     return [float(np.mean(predict(x) == y)) for x, y in eval_sets]
@@ -210,7 +210,7 @@ def selection_bias(configs: Sequence[ModelConfig], repeats: int, seed: int,
     train_x, pool_x = (x[train] - mean) / std, (x[pool] - mean) / std
     correct = []
     for config in configs:
-        model = build_model(config, seed, x.shape[1])
+        model = build_digits_mlp(config, seed, x.shape[1])
         train_model(model, train_x, y[train], config)
         correct.append(predictor(model)(pool_x) == y[pool])
     correct = np.array(correct, dtype=np.float64)  # (configs, pool)
