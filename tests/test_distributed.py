@@ -14,6 +14,8 @@ import torch
 from bmlib.core.paths import repo_root
 from bmlib.train.distributed import (
     DataParallelConfig,
+    ShardBatches,
+    build_classifier,
     global_batch_indices,
     local_slice,
     run_spawned,
@@ -83,6 +85,51 @@ def test_batches_cover_each_epoch_once():
     assert len(set(epoch.tolist())) == 30  # 3 full batches; the tail of 5 is dropped
     assert not torch.equal(global_batch_indices(35, config, 0),
                            global_batch_indices(35, config, 3))  # new epoch, new order
+
+
+def test_shard_batches_give_each_rank_its_share_of_every_global_batch(data):
+    features, labels = data
+    config = replace(CONFIG, world_size=4, steps=12)  # 8 steps per data epoch: rolls over
+    whole = ShardBatches(features, labels, config)
+    shards = [ShardBatches(features, labels, config, rank, 4) for rank in range(4)]
+    assert whole.steps_per_epoch == 12 and whole.num_examples == 12 * 32
+    assert shards[0].num_examples == 12 * 8
+    for step, (x, y) in enumerate(whole.epoch(0, None)):
+        batch = global_batch_indices(len(labels), config, step)
+        assert torch.equal(x, features[batch]) and torch.equal(y, labels[batch])
+    for epoch in (0, 1):  # loop epoch 1 continues at step 12
+        per_rank = [list(shard.epoch(epoch, None)) for shard in shards]
+        for step, whole_step in enumerate(whole.epoch(epoch, None)):
+            assert torch.equal(torch.cat([rank[step][0] for rank in per_rank]), whole_step[0])
+            assert torch.equal(torch.cat([rank[step][1] for rank in per_rank]), whole_step[1])
+
+
+@pytest.mark.parametrize("rank, world_size, message", [
+    (2, 2, "rank=2"), (-1, 2, "rank=-1"), (0, 3, "not divisible by world_size=3")])
+def test_bad_shards_fail_clearly(data, rank, world_size, message):
+    features, labels = data
+    with pytest.raises(ValueError, match=message):
+        ShardBatches(features, labels, CONFIG, rank, world_size)
+
+
+def test_the_single_process_run_is_a_plain_sgd_loop_bit_for_bit(data):
+    """Through ``fit`` the reference takes exactly the steps of a hand-written SGD loop."""
+    features, labels = data
+    ported = train_single_process(features, labels, CONFIG)
+    x, y = features.to(torch.float64), labels.long()
+    model = build_classifier(x.shape[1], 3, CONFIG)
+    optimizer = torch.optim.SGD(model.parameters(), lr=CONFIG.lr, momentum=CONFIG.momentum)
+    losses = []
+    for step in range(CONFIG.steps):
+        batch = global_batch_indices(len(y), CONFIG, step)
+        loss = torch.nn.functional.cross_entropy(model(x[batch]), y[batch])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert ported.losses == tuple(losses)
+    assert torch.equal(ported.final_parameters,
+                       torch.cat([p.detach().reshape(-1) for p in model.parameters()]))
 
 
 @pytest.mark.parametrize("change, message", [

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from bmlib.data.toy import make_moons
-from bmlib.studies import mathematics as study
+from bmlib.studies import math_essay_update, math_forward, math_optimisers, math_worked_example
 from bmlib.viz import mathematics as plots
 from bmlib.viz.figures import check_figure
 
@@ -20,23 +20,25 @@ def data():
 
 @pytest.fixture(scope="module")
 def trained(data):
-    worked = study.train_worked_example(data, lr=0.5, steps=30)
-    essay = study.train_with_essay_loss(data, worked, lr=0.5, steps=30)
+    worked = math_worked_example.train_worked_example(data, lr=0.5, steps=30)
+    essay = math_worked_example.train_with_essay_loss(data, worked, lr=0.5, steps=30)
     return worked, essay
 
 
 def _figures(data, trained):
     worked, essay = trained
-    optimisers = study.compare_optimisers(data, sgd_lr=0.5, adam_lr=0.05, steps=5)
+    optimisers = math_optimisers.compare_optimisers(data, sgd_lr=0.5, adam_lr=0.05, steps=5)
     return {
-        "sigmoid": plots.sigmoid_overflow(study.sigmoid_overflow(points=201)),
-        "softmax": plots.softmax_readings(study.softmax_check()),
-        "adam": plots.adam_bias_correction(study.bias_correction_inflation(100), optimisers),
+        "sigmoid": plots.sigmoid_overflow(math_forward.sigmoid_overflow(points=201)),
+        "softmax": plots.softmax_readings(math_forward.softmax_check()),
+        "adam": plots.adam_bias_correction(math_optimisers.bias_correction_inflation(100),
+                                           optimisers),
         "worked": plots.worked_example(worked),
         "essay": plots.essay_loss(essay),
         "boundaries": plots.decision_boundaries(
-            data, study.decision_surfaces(data, worked, essay, steps=10)),
-        "divergence": plots.essay_update_divergence(study.follow_essay_update(data, lr=0.01)),
+            data, math_worked_example.decision_surfaces(data, worked, essay, steps=10)),
+        "divergence": plots.essay_update_divergence(
+            math_essay_update.follow_essay_update(data, lr=0.01)),
     }
 
 
@@ -56,13 +58,13 @@ def test_figures_draw_the_results(data, trained):
     np.testing.assert_array_equal(left.lines[1].get_ydata(), worked.ours_losses)
     assert fig._suptitle.get_text().startswith("The 2-3-1 network")
     plt.close(fig)
-    readings = study.softmax_check()
+    readings = math_forward.softmax_check()
     fig = plots.softmax_readings(readings)
     heights = [bar.get_height() for bar in fig.axes[0].patches]
     np.testing.assert_allclose(heights, np.concatenate([readings.literal, readings.correct]))
     assert "1.36" in fig.axes[0].get_title()
     plt.close(fig)
-    runs = study.follow_essay_update(data, lr=0.01)
+    runs = math_essay_update.follow_essay_update(data, lr=0.01)
     fig = plots.essay_update_divergence(runs)
     assert "alpha = 0.01" in fig._suptitle.get_text()
     assert [line.get_label() for line in fig.axes[0].lines] == [r.label for r in runs.runs]

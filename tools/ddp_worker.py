@@ -2,7 +2,8 @@
 
     torchrun --standalone --nproc_per_node 2 -m tools.ddp_worker --out result.pt
 
-Each rank trains its shard of every global batch (``bmlib.train.distributed``); rank 0 saves
+Each rank trains its shard of every global batch through the book's loop
+(``bmlib.train.distributed``: ``fit`` on the DDP-wrapped model); rank 0 saves
 its :class:`~bmlib.train.distributed.TrainResult` as a plain dict (read it back with
 ``torch.load(path, weights_only=True)``). Add ``--nnodes``/``--node_rank``/``--master_addr``
 to torchrun to spread the ranks over machines.

@@ -9,6 +9,12 @@ the gradient of the mean loss over the whole global batch, so a two-process run 
 single-process run with the same global batch step for step, up to rounding. The test suite
 checks exactly that (``tests/test_distributed.py``).
 
+Both runs train through the book's one loop, :func:`bmlib.train.loop.fit`: the model (wrapped
+in DDP on every rank of a process group, bare for the single-process reference) gets a
+:class:`ShardBatches` source that yields the rank's share of each global batch, plain SGD with
+momentum (:class:`~bmlib.train.config.OptimConfig`) and one loop epoch of ``steps`` steps that
+records every step's loss (:class:`~bmlib.train.config.LoopConfig`).
+
 Backends: gloo on CPU, NCCL on CUDA GPUs (one GPU per rank). Launch either way:
 
 * from Python (a notebook, a test): :func:`run_spawned` starts ``world_size`` processes with
@@ -25,12 +31,16 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Iterator
 
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
+
+from bmlib.train.config import LoopConfig, OptimConfig
+from bmlib.train.loop import Batch, FitResult, fit
 
 BACKENDS = ("auto", "gloo", "nccl")
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
@@ -125,9 +135,67 @@ def local_slice(indices: torch.Tensor, rank: int, world_size: int) -> torch.Tens
     return indices[rank * share:(rank + 1) * share]
 
 
+@dataclass
+class ShardBatches:
+    """:func:`~bmlib.train.loop.fit`'s batches for one rank: its share of every global batch.
+
+    Step ``s`` takes the global batch :func:`global_batch_indices` draws for ``s`` (the same on
+    every rank) and yields this rank's :func:`local_slice` of it; ``rank=0, world_size=1``
+    yields the whole global batch (the single-process reference). One loop epoch is the run's
+    ``config.steps`` steps (the data epochs, fresh permutations, roll over inside it); epoch
+    ``e`` continues at step ``e * config.steps``. The loop's generator is not used: the order
+    depends on ``config.seed`` alone, so no sampler state has to cross ranks.
+    """
+
+    x: torch.Tensor  # every example, on this rank's device
+    y: torch.Tensor  # their class labels
+    config: DataParallelConfig  # global_batch, steps and seed fix the global batches
+    rank: int = 0  # this process
+    world_size: int = 1  # processes sharing each global batch
+
+    def __post_init__(self) -> None:
+        self.config.validate(len(self.y))
+        if self.x.shape[0] != self.y.shape[0]:
+            raise ValueError(f"{self.x.shape[0]} inputs but {self.y.shape[0]} labels")
+        if not 0 <= self.rank < self.world_size:
+            raise ValueError(f"rank={self.rank}: must be in 0..{self.world_size - 1} "
+                             f"for world_size={self.world_size}")
+        if self.config.global_batch % self.world_size:
+            raise ValueError(f"global_batch={self.config.global_batch} is not divisible by "
+                             f"world_size={self.world_size}: the shares must be equal")
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return self.config.steps
+
+    @property
+    def num_examples(self) -> int:
+        """Examples this rank trains on per loop epoch."""
+        return self.steps_per_epoch * (self.config.global_batch // self.world_size)
+
+    def epoch(self, epoch: int, generator: torch.Generator | None) -> Iterator[Batch]:
+        first = epoch * self.steps_per_epoch
+        for step in range(first, first + self.steps_per_epoch):
+            batch = local_slice(global_batch_indices(len(self.y), self.config, step)
+                                .to(self.x.device), self.rank, self.world_size)
+            yield self.x[batch], self.y[batch]
+
+
 def _flat_parameters(model: nn.Module) -> torch.Tensor:
     return torch.cat([p.detach().reshape(-1).to("cpu", torch.float64)
                       for p in model.parameters()])
+
+
+def _fit_sgd(model: nn.Module, batches: ShardBatches) -> FitResult:
+    """``fit`` with the run's SGD (momentum, no Nesterov), one epoch of ``config.steps``
+    steps, every step's loss recorded; ``seed=None``: the loop leaves all generators alone.
+
+    ``record_steps`` also measures the gradient norm, which with no ``grad_clip`` scales the
+    gradients by exactly 1: the steps are those of a plain SGD loop, bit for bit."""
+    config = batches.config
+    optim = OptimConfig(optimizer="sgd", lr=config.lr, momentum=config.momentum,
+                        nesterov=False)
+    return fit(model, batches, optim, LoopConfig(epochs=1, seed=None, record_steps=True))
 
 
 def train_single_process(features: torch.Tensor, labels: torch.Tensor,
@@ -137,50 +205,36 @@ def train_single_process(features: torch.Tensor, labels: torch.Tensor,
     dtype = DTYPES[config.dtype]
     x, y = features.to(dtype), labels.long()
     model = build_classifier(x.shape[1], int(y.max()) + 1, config)
-    optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum)
-    losses = []
+    batches = ShardBatches(x, y, config)
     started = time.perf_counter()
-    for step in range(config.steps):
-        batch = global_batch_indices(len(y), config, step)
-        loss = nn.functional.cross_entropy(model(x[batch]), y[batch])
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
+    fitted = _fit_sgd(model, batches)
     seconds = time.perf_counter() - started
-    return TrainResult(1, "none", tuple(losses), _flat_parameters(model), seconds,
+    return TrainResult(1, "none", tuple(fitted.step_losses), _flat_parameters(model), seconds,
                        config.steps * config.global_batch / seconds)
 
 
 def train_data_parallel(features: torch.Tensor, labels: torch.Tensor,
                         config: DataParallelConfig, rank: int, world_size: int,
                         device: torch.device) -> TrainResult:
-    """The DDP loop, run by every rank of an initialised process group."""
+    """The DDP run, by every rank of an initialised process group: ``fit`` on the
+    DDP-wrapped model with this rank's :class:`ShardBatches`."""
     config.validate(len(labels))
     dtype = DTYPES[config.dtype]
     x, y = features.to(device, dtype), labels.long().to(device)
     model = build_classifier(x.shape[1], int(y.max()) + 1, config).to(device)
     ddp_model = DistributedDataParallel(model, device_ids=[device.index]
                                         if device.type == "cuda" else None)
-    optimizer = torch.optim.SGD(ddp_model.parameters(), lr=config.lr,
-                                momentum=config.momentum)
-    losses = []
+    batches = ShardBatches(x, y, config, rank, world_size)
     dist.barrier()
     started = time.perf_counter()
-    for step in range(config.steps):
-        batch = local_slice(global_batch_indices(len(y), config, step).to(device),
-                            rank, world_size)
-        loss = nn.functional.cross_entropy(ddp_model(x[batch]), y[batch])
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()  # DDP all-reduces (averages) the gradients here
-        optimizer.step()
-        # The global-batch loss for the record: the mean of equal-sized local means.
-        reported = loss.detach().clone()
-        dist.all_reduce(reported)
-        losses.append(reported.item() / world_size)
+    fitted = _fit_sgd(ddp_model, batches)  # DDP all-reduces (averages) the gradients
     dist.barrier()
     seconds = time.perf_counter() - started
-    return TrainResult(world_size, dist.get_backend(), tuple(losses),
+    # The global-batch loss for the record: the mean of the ranks' equal-sized local means.
+    local_losses = torch.tensor(fitted.step_losses, dtype=dtype, device=device)
+    dist.all_reduce(local_losses)
+    return TrainResult(world_size, dist.get_backend(),
+                       tuple(total / world_size for total in local_losses.tolist()),
                        _flat_parameters(model), seconds,
                        config.steps * config.global_batch / seconds)
 

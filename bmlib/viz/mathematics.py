@@ -1,6 +1,7 @@
-"""The figures of the mathematics chapter, drawn from the results of
-:mod:`bmlib.studies.mathematics`. Each function returns the Figure; the chapter shows it with
-:func:`bmlib.viz.figures.show_figure` and its alt text."""
+"""The figures of the mathematics chapter, drawn from the results of its study
+(:mod:`bmlib.studies.mathematics` and the ``bmlib.studies.math_*`` modules behind it). Each
+function returns the Figure; the chapter shows it with :func:`bmlib.viz.figures.show_figure`
+and its alt text."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from bmlib.data.toy import BinaryDataset
-from bmlib.studies.mathematics import (BiasCorrectionInflation, DecisionSurfaces, EssayLossRun,
-                                       EssayUpdateRuns, OptimiserComparison, SigmoidOverflow,
-                                       SoftmaxCheck, WorkedExample)
+from bmlib.studies.math_essay_update import EssayUpdateRuns
+from bmlib.studies.math_forward import SigmoidOverflow, SoftmaxCheck
+from bmlib.studies.math_optimisers import BiasCorrectionInflation, OptimiserComparison
+from bmlib.studies.math_worked_example import DecisionSurfaces, EssayLossRun, WorkedExample
 from bmlib.viz.figures import PALETTE, new_figure
 
 
