@@ -104,3 +104,9 @@ def test_pin_tool_reports_missing_checkpoints_and_writes_pins(tmp_path: Path, mo
     assert pin_checkpoints.main(["--output", str(output), "--check"]) == 0
     book_checkpoint_paths()[0].write_bytes(b"changed")
     assert pin_checkpoints.main(["--output", str(output), "--check"]) == 1
+
+
+def test_committed_pins_name_exactly_the_full_runs_checkpoints():
+    """A change to a recipe, a split or a data size renames the checkpoints; the committed
+    pins must then be re-made (python -m tools.pin_checkpoints after a full run)."""
+    assert set(load_pins()) == {p.name for p in book_checkpoint_paths()}

@@ -68,10 +68,7 @@ def test_only_an_edit_to_an_imported_module_changes_the_key(tmp_path: Path):
 # when they were executed (training bit for bit equal, tested in tests/test_training.py and
 # by the session's A/B check), so their committed outputs stand; their execution keys are
 # stale. strict=True: once re-executed, this test fails until the entry is removed.
-PENDING_REEXECUTION = {
-    "cifar10_project": "re-executed at full in the CIFAR-10 issue's session (new recipes)",
-    "outlook": "needs the CIFAR-10 chapter's checkpoints; re-executed after it",
-}
+PENDING_REEXECUTION: dict[str, str] = {}  # chapter -> why it may be stale for now (none)
 
 
 def _chapter_param(path: Path):

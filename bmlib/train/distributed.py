@@ -21,7 +21,7 @@ Backends: gloo on CPU, NCCL on CUDA GPUs (one GPU per rank). Launch either way:
   ``torch.multiprocessing.spawn`` and returns rank 0's :class:`TrainResult`;
 * from a shell: ``torchrun --nproc_per_node 2 -m tools.ddp_worker --out result.pt`` (add
   ``--nnodes``, ``--node_rank``, ``--master_addr``, ``--master_port`` for several machines);
-  :func:`main` reads torchrun's ``RANK``/``WORLD_SIZE``/``LOCAL_RANK`` variables.
+  ``tools.ddp_worker``'s ``main`` reads torchrun's ``RANK``/``WORLD_SIZE``/``LOCAL_RANK`` variables.
 """
 
 from __future__ import annotations

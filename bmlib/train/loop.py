@@ -1,9 +1,9 @@
 """The book's one training loop: :func:`fit`.
 
 Every model the book trains with torch goes through :func:`fit`: the CIFAR-10 networks, the
-small CNNs of the scaling sweep, the MLPs of the case studies and of the workflow, the
-capacity study's regressions, the toy Transformer and the recurrent cells. What differs
-between them is data, not loop:
+small CNNs of the scaling sweep and of the privacy study, the MLPs of the case studies and of
+the workflow, the capacity study's regressions, the toy Transformer, the recurrent cells and
+the data-parallel (DDP) runs. What differs between them is data, not loop:
 
 * a :class:`Batches` source gives each epoch's batches: :class:`TensorBatches` slices tensors
   (shuffled or not, full batch or mini-batches, with an optional per-batch ``prepare`` for
