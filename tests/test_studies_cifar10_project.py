@@ -112,6 +112,8 @@ def test_errors_find_the_most_frequent_confusion():
     assert result.worst == 0 and result.best in (1, 3)
     glued = result.glue_values("x", ("a", "b", "c", "d"))
     assert glued["x_pair"] == "a taken for b" and glued["x_worst_acc"] == pytest.approx(1 / 3)
+    assert set(result.glue_values("x", ("a", "b", "c", "d"), classes=False)) == {
+        "x_pair", "x_pair_count", "x_errors"}
 
 
 def test_improvement_and_speed_rows():

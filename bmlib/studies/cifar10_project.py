@@ -177,12 +177,18 @@ class Errors:
     pair_count: int
     errors: int  # test images wrong
 
-    def glue_values(self, prefix: str, class_names: Sequence[str]) -> dict[str, Any]:
+    def glue_values(self, prefix: str, class_names: Sequence[str],
+                    classes: bool = True) -> dict[str, Any]:
+        """Named values for the prose; ``classes=False`` leaves out the worst and best class
+        (when the chapter glues them averaged over seeds instead)."""
         true, predicted = self.pair
-        return {f"{prefix}_worst_class": class_names[self.worst],
-                f"{prefix}_worst_acc": float(self.per_class[self.worst]),
-                f"{prefix}_best_class": class_names[self.best],
-                f"{prefix}_best_acc": float(self.per_class[self.best]),
+        values: dict[str, Any] = {}
+        if classes:
+            values = {f"{prefix}_worst_class": class_names[self.worst],
+                      f"{prefix}_worst_acc": float(self.per_class[self.worst]),
+                      f"{prefix}_best_class": class_names[self.best],
+                      f"{prefix}_best_acc": float(self.per_class[self.best])}
+        return {**values,
                 f"{prefix}_pair": f"{class_names[true]} taken for {class_names[predicted]}",
                 f"{prefix}_pair_count": self.pair_count,
                 f"{prefix}_errors": self.errors}
