@@ -140,3 +140,24 @@ def test_unfinished_output_is_rerun(tmp_path: Path) -> None:
     (out / f"{run_id({'X': 5})}.ipynb").write_text("{ not json")
     (result,) = run_sweep(notebook, [{"X": 5}], out, FAKE_SPEC, timeout_s=300)
     assert result.status == "ok" and not result.resumed and result.metrics == {"twice": 10}
+
+
+@pytest.mark.slow
+def test_sweep_runs_on_a_dask_scheduler_given_by_address(tmp_path: Path) -> None:
+    """The runs go to whatever cluster the address names (here a local one we start)."""
+    from dask.distributed import LocalCluster
+
+    notebook = _fake_notebook(tmp_path)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                      dashboard_address=None) as cluster:
+        results = run_sweep(notebook, [{"X": 6}, {"X": 7}], tmp_path / "out", FAKE_SPEC,
+                            timeout_s=300, scheduler=cluster.scheduler_address)
+        assert any("_run_one" in str(entry[0]) for entry in cluster.scheduler.transition_log)
+    assert [r.metrics for r in results] == [{"twice": 12}, {"twice": 14}]
+
+
+def test_unreachable_scheduler_is_one_clear_error(tmp_path: Path) -> None:
+    notebook = _fake_notebook(tmp_path)
+    with pytest.raises(SweepError, match="no Dask scheduler answers"):
+        run_sweep(notebook, [{"X": 1}], tmp_path / "out", FAKE_SPEC,
+                  scheduler="tcp://127.0.0.1:1")

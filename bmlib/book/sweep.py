@@ -6,6 +6,12 @@ time, each under a wall-clock limit (the whole group, kernel included, is killed
 is exceeded). A run's results are read back from the run card it displays
 (:func:`bmlib.book.runcard.run_cards_in_notebook`).
 
+Runs are dispatched through Dask distributed: by default a ``LocalCluster`` of
+``max_workers`` single-threaded workers on this machine; with ``scheduler="tcp://host:8786"``
+the runs go to an existing Dask cluster instead (start one with ``dask scheduler`` and
+``dask worker tcp://host:8786 --nthreads 1`` on each machine; every worker needs this
+repository installed and ``out_dir`` on a shared file system).
+
 * A failed or timed-out run is reported in the results with its status and one error
   line; it is never dropped.
 * A run is *finished* when its output notebook exists and holds a run card. A sweep that
@@ -24,14 +30,13 @@ import signal
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import nbformat
 
-from bmlib.book.params import Choice, Device, Int, ParameterError, ParamSpec
+from bmlib.book.params import Choice, Device, Float, Int, ParameterError, ParamSpec
 from bmlib.book.runcard import run_cards_in_notebook
 
 STATUSES = ("ok", "failed", "timeout")
@@ -65,6 +70,21 @@ def scaling_run_spec() -> ParamSpec:
         EVAL_SIZE=Int(minimum=10, maximum=10_000, help="test images evaluated"),
         EPOCHS=Int(minimum=1, maximum=500, help="passes over the training images"),
         SEED=Int(minimum=0, maximum=2**31 - 1, help="seed for data subset and training"),
+        DEVICE=Device(),
+    )
+
+
+def isoflop_run_spec() -> ParamSpec:
+    """The parameters of ``sweeps/lm_isoflop_run.ipynb`` (one GPT trained to a budget)."""
+    return ParamSpec(
+        BUDGET=Float(minimum=1e6, maximum=1e18, help="training FLOPs to spend"),
+        SHAPE=Int(minimum=0, maximum=6, help="index into bmlib.studies.lm_scaling.SHAPES"),
+        SEED=Int(minimum=0, maximum=2**31 - 1, help="seed for the weights and the batches"),
+        VOCAB=Int(minimum=258, maximum=65_536, help="byte-level BPE vocabulary size"),
+        CONTEXT=Int(minimum=8, maximum=1024, help="tokens per training window"),
+        BATCH=Int(minimum=1, maximum=1024, help="windows per optimiser step"),
+        LR=Float(minimum=1e-6, maximum=1.0, help="peak learning rate (cosine to 10 %)"),
+        EVAL_WINDOWS=Int(minimum=1, maximum=100_000, help="validation windows measured"),
         DEVICE=Device(),
     )
 
@@ -193,15 +213,39 @@ def _run_one(notebook: Path, parameters: dict[str, Any], out_dir: Path, timeout_
                        started=started)
 
 
+def _dispatch(tasks: list[tuple], max_workers: int, scheduler: str | None
+              ) -> list[SweepResult]:
+    """Run ``_run_one(*task)`` for every task on a Dask cluster; results in task order."""
+    from dask.distributed import Client, LocalCluster
+
+    if scheduler is None:
+        # Thread workers suffice: each run is a papermill subprocess the worker waits on.
+        with LocalCluster(n_workers=max_workers, threads_per_worker=1, processes=False,
+                          dashboard_address=None) as cluster, Client(cluster) as client:
+            return client.gather([client.submit(_run_one, *task, pure=False)
+                                  for task in tasks])
+    try:
+        client = Client(scheduler, timeout="10s")
+    except OSError as error:
+        raise SweepError(f"no Dask scheduler answers at {scheduler!r} ({error}): start one "
+                         "with `dask scheduler`, or pass scheduler=None for a local "
+                         "cluster") from None
+    with client:
+        return client.gather([client.submit(_run_one, *task, pure=False) for task in tasks])
+
+
 def run_sweep(notebook: str | Path, grid: Sequence[Mapping[str, Any]], out_dir: str | Path,
               spec: ParamSpec, *, max_workers: int = 1, timeout_s: float = 600.0,
-              threads_per_run: int = 1, cwd: str | Path | None = None) -> list[SweepResult]:
+              threads_per_run: int = 1, cwd: str | Path | None = None,
+              scheduler: str | None = None) -> list[SweepResult]:
     """Run ``notebook`` once per grid point (papermill) and collect the run cards' metrics.
 
     ``spec`` is the target notebook's :class:`ParamSpec`; the grid is validated against it
     before anything runs. ``max_workers`` runs go at once, each with ``threads_per_run``
     CPU threads and a ``timeout_s`` wall-clock limit. Finished runs already in ``out_dir``
     are read back, not rerun. Results come back in grid order, one per point.
+    ``scheduler``: the address of a running Dask scheduler (None: a ``LocalCluster`` of
+    ``max_workers`` workers, started for this sweep and closed after it).
     """
     notebook = Path(notebook)
     if not notebook.is_file():
@@ -225,11 +269,11 @@ def run_sweep(notebook: str | Path, grid: Sequence[Mapping[str, Any]], out_dir: 
                                          resumed=True)
         else:
             pending.append(index)
-    with ThreadPoolExecutor(max_workers=max_workers) as pool:
-        futures = {i: pool.submit(_run_one, notebook, points[i], out, timeout_s,
-                                  threads_per_run, work_dir) for i in pending}
-        for index, future in futures.items():
-            results[index] = future.result()
+    if pending:
+        for index, result in zip(pending, _dispatch(
+                [(notebook, points[i], out, timeout_s, threads_per_run, work_dir)
+                 for i in pending], max_workers, scheduler)):
+            results[index] = result
     return [results[i] for i in range(len(points))]
 
 
