@@ -3,6 +3,7 @@
 #
 #   make book      build the HTML site from the committed, executed notebooks
 #   make test      unit tests, nbval over every chapter, strict site build, browser tests
+#                  (first installs missing Debian packages: make system)
 #   make execute   re-execute changed chapters in place (GPU if present), then build
 #   make rerun CHAPTER=<name> PARAMS="-p NAME VALUE ..."   papermill rerun into runs/
 #   make lab       JupyterLab on the project's kernel
@@ -21,11 +22,11 @@ export BMLIB_DATA_MIRRORS ?= $(abspath ../shared/data)
 export PYTHONHASHSEED := 0
 export MPLBACKEND := Agg
 
-.PHONY: install assets book build execute rerun test test-unit test-notebooks test-browser \
+.PHONY: install system assets book build execute rerun test test-unit test-notebooks test-browser \
         lab bench clean help
 
 help:
-	@sed -n '2,12p' Makefile
+	@sed -n '2,13p' Makefile
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,7 +38,11 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
-$(ASSETS): package.json package-lock.json tools/vendor_assets.py
+# Debian packages (Chromium, fonts, npm, the fortunes-zh corpus), installed when missing.
+system:
+	@bash tools/system_packages.sh
+
+$(ASSETS): package.json package-lock.json tools/vendor_assets.py | system
 	npm ci --no-audit --no-fund --loglevel=error
 	$(PY) -m tools.vendor_assets
 	@touch $@
@@ -67,7 +72,7 @@ test-notebooks: install
 test-browser: build
 	$(PY) -m pytest tests/browser
 
-test: install assets
+test: system install assets
 	$(MAKE) test-unit
 	$(MAKE) test-notebooks
 	$(MAKE) test-browser
