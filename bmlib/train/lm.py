@@ -152,7 +152,7 @@ class LMTrainResult:
         return float(self.history[-1].val_loss)
 
     def curve(self, steps_per_block: int) -> list[dict]:
-        """Rows (step, tokens, train_loss, val_loss, elapsed_s) for plots and tables."""
+        """Rows (step, train_loss, val_loss, elapsed_s) for plots and tables."""
         return [{"step": r.epoch * steps_per_block, "train_loss": r.train_loss,
                  "val_loss": r.val_loss, "elapsed_s": r.elapsed_seconds} for r in self.history]
 
