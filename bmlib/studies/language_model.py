@@ -186,7 +186,9 @@ def pretrain(data: TextData, config: GPTConfig, train_config: LMTrainConfig, *,
                    show_progress=show_progress,
                    identity={"lm": asdict(train_config), "model": asdict(config),
                              "tokens": int(data.train.numel())})
-    windows = evaluation_windows(data.test.to(device), config.context, 10_000)
+    # the test split once over: evenly spaced windows, as many as fit side by side
+    windows = evaluation_windows(data.test.to(device), config.context,
+                                 max(1, data.test.numel() // config.context))
     test_loss = evaluate_lm(model, windows, precision=precision)
     mfu = flops_per_token(config) * run.tokens_per_second / peak_flops
     return PretrainResult(model, run, config, train_config, parameter_count(config),
@@ -326,7 +328,8 @@ def fine_tune(model: GPT, target: TextData, train_config: LMTrainConfig, lora_ra
     from dataclasses import replace
 
     context = model.config.context
-    windows = evaluation_windows(target.validation.to(device), context, 10_000)
+    windows = evaluation_windows(target.validation.to(device), context,
+                                 max(1, target.validation.numel() // context))
     base = evaluate_lm(model, windows, precision=precision)
     runs = {
         "LoRA": (lora_model(model, lora_rank, lora_alpha, train_config.seed),
