@@ -12,9 +12,11 @@ import time
 import torch
 
 
-def matmul_peak_flops(device: torch.device | str = "cpu", size: int = 1024,
-                      dtype: torch.dtype = torch.float32, repeats: int = 5) -> float:
-    """Best measured FLOP/s of ``size x size`` matrix products on ``device``."""
+def matmul_peak_flops(device: torch.device | str = "cpu", size: int = 2048,
+                      dtype: torch.dtype = torch.float32, repeats: int = 10) -> float:
+    """Best measured FLOP/s of ``size x size`` matrix products on ``device`` (best of
+    ``repeats``: a busy neighbour or a clock change can only make a product slower, so the
+    best is the closest to what the hardware can do; about a second on a 2-core CPU)."""
     device = torch.device(device)
     generator = torch.Generator(device=device).manual_seed(0)
     a = torch.randn(size, size, device=device, dtype=dtype, generator=generator)

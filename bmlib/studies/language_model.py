@@ -141,7 +141,7 @@ class PretrainResult:
     non_embedding_parameters: int
     test_loss: float  # nats per token, measured once, on the test split
     peak_flops: float  # measured matmul peak of this machine
-    mfu: float  # model FLOP utilisation of training
+    mfu: float  # model FLOP utilisation of training, at the median block's speed
 
     @property
     def median_block_minutes(self) -> float:
@@ -152,8 +152,17 @@ class PretrainResult:
         seconds = statistics.median(r.seconds for r in self.run.history)
         return seconds * len(self.run.history) / 60
 
+    @property
+    def median_tokens_per_second(self) -> float:
+        """Training tokens per second of the median block (the quiet-machine speed)."""
+        import statistics
+
+        tokens_per_block = self.run.tokens_trained / len(self.run.history)
+        return tokens_per_block / statistics.median(r.seconds for r in self.run.history)
+
     def glue_values(self) -> dict[str, float | int]:
         return {"lm_train_minutes_median": round(self.median_block_minutes, 1),
+                "lm_tokens_per_second_median": round(self.median_tokens_per_second),
                 "lm_slowest_block_s": round(max(r.seconds for r in self.run.history)),
                 "lm_fastest_block_s": round(min(r.seconds for r in self.run.history)),
                 "lm_parameters": self.parameters,
@@ -190,9 +199,12 @@ def pretrain(data: TextData, config: GPTConfig, train_config: LMTrainConfig, *,
     windows = evaluation_windows(data.test.to(device), config.context,
                                  max(1, data.test.numel() // config.context))
     test_loss = evaluate_lm(model, windows, precision=precision)
-    mfu = flops_per_token(config) * run.tokens_per_second / peak_flops
-    return PretrainResult(model, run, config, train_config, parameter_count(config),
-                          parameter_count(config, embedding=False), test_loss, peak_flops, mfu)
+    result = PretrainResult(model, run, config, train_config, parameter_count(config),
+                            parameter_count(config, embedding=False), test_loss, peak_flops,
+                            math.nan)
+    # MFU at the median block's speed: blocks slowed by other work would understate it
+    result.mfu = flops_per_token(config) * result.median_tokens_per_second / peak_flops
+    return result
 
 
 def samples(model: GPT, tokenizer: BPETokenizer, prompts: Sequence[str], new_tokens: int,
