@@ -17,6 +17,9 @@ from typing import Any, Iterable, Mapping
 from bmlib.book.runcard import METADATA_KEY
 
 VERDICTS = ("correct", "wrong", "unsupported", "misleading", "opinion")
+# What a row's verdict rests on: a value computed in a cell of the book, a quoted source, both,
+# or an argument from definitions and the essay's own text (no number to compute or cite).
+BASES = ("computed", "cited", "computed and cited", "reasoned")
 _ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 _LABEL = re.compile(r"^[a-z0-9]+([-_][a-z0-9]+)*$")
 
@@ -43,6 +46,7 @@ class Claim:
     evidence: str  # computed value, source, or what the linked cell shows
     chapter: str  # chapter file stem that holds the evidence
     anchor: str  # MyST label, e.g. "(mathematics-adam-bias)=", where the evidence is shown
+    basis: str = ""  # one of BASES: what the verdict rests on ("" only in rows not yet reviewed)
 
     def __post_init__(self) -> None:
         if not _ID.match(self.claim_id):
@@ -51,6 +55,10 @@ class Claim:
             raise ClaimError(
                 f"claim {self.claim_id}: verdict {self.verdict!r} is not one of "
                 f"{', '.join(VERDICTS)}"
+            )
+        if self.basis and self.basis not in BASES:
+            raise ClaimError(
+                f"claim {self.claim_id}: basis {self.basis!r} is not one of {', '.join(BASES)}"
             )
         for name in ("quote_zh", "gloss_en", "location", "evidence", "chapter", "anchor"):
             if not str(getattr(self, name)).strip():
