@@ -33,3 +33,22 @@ def test_mirrors_keep_order_and_drop_missing_folders(monkeypatch, tmp_path):
     value = os.pathsep.join([str(b), str(tmp_path / "missing"), str(a)])
     monkeypatch.setenv("BMLIB_DATA_MIRRORS", value)
     assert paths.mirror_dirs() == [b, a]
+
+
+def test_portable_path_names_no_machine_folder(monkeypatch, tmp_path):
+    from bmlib.core.paths import portable_path, repo_root
+
+    mirror = tmp_path / "shared" / "data"
+    mirror.mkdir(parents=True)
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    monkeypatch.setenv("BMLIB_DATA_MIRRORS", str(mirror))
+    monkeypatch.setenv("BMLIB_CACHE_DIR", str(cache))
+    assert portable_path(repo_root() / "data" / "events.csv") == "data/events.csv"
+    assert portable_path(mirror / "cifar.tar.gz") == "$BMLIB_DATA_MIRRORS/cifar.tar.gz"
+    assert portable_path(cache / "lm" / "x.pt") == "$BMLIB_CACHE_DIR/lm/x.pt"
+    assert portable_path("/usr/share/games/fortunes/chinese") == "/usr/share/games/fortunes/chinese"
+    elsewhere = tmp_path / "elsewhere" / "file.bin"
+    shown = portable_path(elsewhere)
+    assert shown == "<outside the repository>/file.bin"
+    assert str(tmp_path) not in shown

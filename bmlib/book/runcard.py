@@ -25,7 +25,7 @@ import torch
 
 from bmlib.core.files import sha256_file
 from bmlib.core.device import DeviceChoice
-from bmlib.core.paths import repo_root
+from bmlib.core.paths import portable_path, repo_root
 
 METADATA_KEY = "bmlib"
 
@@ -121,13 +121,6 @@ def peak_rss_mb() -> float:
     return round(peak / divisor, 1)
 
 
-def _display_path(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(repo_root()))
-    except ValueError:
-        return str(path.resolve())
-
-
 class RunRecorder:
     """Collects a run card while a chapter executes."""
 
@@ -147,7 +140,7 @@ class RunRecorder:
         """Record an input file; pass ``sha256`` when it is already known (saves a reread)."""
         path = Path(path)
         record = DataFileRecord(
-            path=_display_path(path),
+            path=portable_path(path),
             sha256=sha256 or sha256_file(path),
             size_bytes=path.stat().st_size,
             note=note,

@@ -66,3 +66,29 @@ def pins_dir() -> Path:
 def chapters_dir() -> Path:
     """The folder holding the book's chapters."""
     return repo_root() / "chapters"
+
+
+def portable_path(path: str | Path) -> str:
+    """``path`` as the book may print it: never a path that names this machine.
+
+    Inside the repository: relative to its root (``data/events.csv``). Under a folder set by a
+    setting: the setting's name and the rest (``$BMLIB_DATA_MIRRORS/cifar-10-binary.tar.gz``).
+    Under ``/usr`` (where Debian packages install, the same on every Debian machine): as is.
+    Anything else: ``<outside the repository>/`` and the file name.
+    """
+    resolved = Path(path).expanduser().resolve()
+    try:
+        return str(resolved.relative_to(repo_root()))
+    except ValueError:
+        pass
+    settings = [("BMLIB_DATA_MIRRORS", folder) for folder in mirror_dirs()]
+    settings += [("BMLIB_DATA_DIR", data_dir()), ("BMLIB_CACHE_DIR", cache_dir()),
+                 ("BMLIB_RUNS_DIR", runs_dir())]
+    for name, folder in settings:
+        try:
+            return f"${name}/{resolved.relative_to(folder.expanduser().resolve())}"
+        except ValueError:
+            continue
+    if resolved.parts[:2] == ("/", "usr"):
+        return str(resolved)
+    return f"<outside the repository>/{resolved.name}"
