@@ -165,6 +165,13 @@ def test_ledger_filter_by_verdict_shows_only_that_verdict(ledger_page):
     assert page.locator(".bmlib-ledger-count").text_content() == f"{wrong} of {total} rows shown"
     page.select_option("select[data-column='verdict']", "")
     assert len(_visible_column(page, verdict)) == total
+    # A link to a row that the filter hides clears the filters.
+    ids = _visible_column(page, _header_index(page, "id"))
+    other = next(i for i, v in zip(ids, _visible_column(page, verdict)) if v != "wrong")
+    page.select_option("select[data-column='verdict']", "wrong")
+    page.evaluate("id => { location.hash = 'claim-' + id; }", other)
+    page.wait_for_function("() => !document.getElementById(location.hash.slice(1)).hidden")
+    assert page.locator(".bmlib-ledger-count").text_content() == f"{total} of {total} rows shown"
 
 
 def test_ledger_sorts_by_id_and_back_to_essay_order(ledger_page):
