@@ -1,13 +1,26 @@
-"""A small local Sphinx extension with fixes the book's strict browser tests need.
+"""A small local Sphinx extension: fixes the book's strict browser tests need, and the
+claims ledger's script and downloads.
 
 - sphinx-thebe registers its inline configuration script twice under Jupyter Book 1, which
   makes the browser throw "Identifier 'THEBE_JS_URL' has already been declared" on every
   page. We drop exact duplicate script entries from each page's context.
+- The claims-ledger table is sorted and filtered by ``tools/static/ledger.js`` (with
+  ``ledger.css``), a committed plain script served as a static file; it does nothing on a
+  page without the table.
+- When an HTML build finishes, the ledger's rows are collected from the executed notebooks
+  and written as ``claims.csv`` (UTF-8 with BOM) and ``claims.json`` in the output's root,
+  where the ledger page links to them.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
+
+from sphinx.util import logging
+
+STATIC = Path(__file__).resolve().parent / "static"
+LEDGER_DOC = "chapters/claims_ledger"
 
 
 def _dedupe_scripts(app: Any, pagename: str, templatename: str, context: dict,
@@ -28,6 +41,26 @@ def _dedupe_scripts(app: Any, pagename: str, templatename: str, context: dict,
     scripts[:] = unique  # in place: it is the builder's own list
 
 
+def _add_static(app: Any, config: Any) -> None:
+    config.html_static_path = [*config.html_static_path, str(STATIC)]
+
+
+def _write_ledger_downloads(app: Any, exception: BaseException | None) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    if LEDGER_DOC not in app.env.found_docs:
+        return
+    from bmlib.book.ledger_page import ledger_claims, write_downloads
+
+    written = write_downloads(ledger_claims(Path(app.srcdir)), Path(app.outdir))
+    logging.getLogger(__name__).info("claims ledger: wrote %s",
+                                     ", ".join(p.name for p in written))
+
+
 def setup(app: Any) -> dict[str, Any]:
     app.connect("html-page-context", _dedupe_scripts, priority=100)  # first: a later handler may end the event early
+    app.connect("config-inited", _add_static)
+    app.add_js_file("ledger.js", defer="defer")
+    app.add_css_file("ledger.css")
+    app.connect("build-finished", _write_ledger_downloads)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -118,3 +118,89 @@ def test_page(page_path, browser, base_url, site_dir):
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / (Path(page_path).stem + ".png")), full_page=False)
     page.close()
+
+
+# --- the claims ledger: sort, filter, downloads ----------------------------------------------
+
+LEDGER_PAGE = "chapters/claims_ledger.html"
+LEDGER_ROWS = "#claims-ledger-table tbody tr"
+
+
+def _visible_column(page, column: int) -> list[str]:
+    return page.evaluate(
+        """([sel, col]) => Array.from(document.querySelectorAll(sel))
+             .filter(r => !r.hidden).map(r => r.cells[col].textContent.trim())""",
+        [LEDGER_ROWS, column])
+
+
+@pytest.fixture
+def ledger_page(browser, base_url, site_dir):
+    if not (site_dir / LEDGER_PAGE).exists():
+        pytest.skip("the site has no claims-ledger page")
+    page = browser.new_page()
+    page.goto(base_url + LEDGER_PAGE, wait_until="load")
+    if not page.locator("#claims-ledger-table").count():
+        pytest.fail("the ledger page has no sortable table: re-execute chapters/claims_ledger")
+    page.wait_for_selector(".bmlib-ledger-count")
+    yield page
+    page.close()
+
+
+def _header_index(page, name: str) -> int:
+    names = page.evaluate("""() => Array.from(
+        document.querySelectorAll('#claims-ledger-table thead th'), th => th.textContent.trim())""")
+    return names.index(name)
+
+
+def test_ledger_filter_by_verdict_shows_only_that_verdict(ledger_page):
+    page = ledger_page
+    total = page.locator(LEDGER_ROWS).count()
+    verdict = _header_index(page, "verdict")
+    wrong = _visible_column(page, verdict).count("wrong")
+    assert page.locator(".bmlib-ledger-count").text_content() == f"{total} of {total} rows shown"
+    assert 0 < wrong < total
+    page.select_option("select[data-column='verdict']", "wrong")
+    assert set(_visible_column(page, verdict)) == {"wrong"}
+    assert len(_visible_column(page, verdict)) == wrong
+    assert page.locator(".bmlib-ledger-count").text_content() == f"{wrong} of {total} rows shown"
+    page.select_option("select[data-column='verdict']", "")
+    assert len(_visible_column(page, verdict)) == total
+    # A link to a row that the filter hides clears the filters.
+    ids = _visible_column(page, _header_index(page, "id"))
+    other = next(i for i, v in zip(ids, _visible_column(page, verdict)) if v != "wrong")
+    page.select_option("select[data-column='verdict']", "wrong")
+    page.evaluate("id => { location.hash = 'claim-' + id; }", other)
+    page.wait_for_function("() => !document.getElementById(location.hash.slice(1)).hidden")
+    assert page.locator(".bmlib-ledger-count").text_content() == f"{total} of {total} rows shown"
+
+
+def test_ledger_sorts_by_id_and_back_to_essay_order(ledger_page):
+    page = ledger_page
+    column = _header_index(page, "id")
+    essay_order = _visible_column(page, column)
+    page.click("#claims-ledger-table thead th:nth-child(%d) button" % (column + 1))
+    assert _visible_column(page, column) == sorted(essay_order)
+    page.click("#claims-ledger-table thead th:nth-child(%d) button" % (column + 1))
+    assert _visible_column(page, column) == sorted(essay_order, reverse=True)
+    where = _header_index(page, "where")
+    page.click("#claims-ledger-table thead th:nth-child(%d) button" % (where + 1))
+    assert _visible_column(page, column) == essay_order
+
+
+def test_ledger_downloads_hold_every_row_of_the_table(ledger_page, base_url):
+    import csv
+    import io
+    import json
+
+    page = ledger_page
+    ids = _visible_column(page, _header_index(page, "id"))
+    hrefs = page.evaluate("""() => Array.from(document.querySelectorAll('a[href]'),
+        a => a.href).filter(h => /claims\\.(csv|json)$/.test(h))""")
+    csv_url = next(h for h in hrefs if h.endswith(".csv"))
+    json_url = next(h for h in hrefs if h.endswith(".json"))
+    body = page.request.get(csv_url).body()
+    assert body.startswith(b"\xef\xbb\xbf"), "claims.csv is UTF-8 with a byte-order mark"
+    rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"), newline="")))
+    assert [r["claim_id"] for r in rows] == ids
+    records = json.loads(page.request.get(json_url).body().decode("utf-8"))
+    assert [r["claim_id"] for r in records] == ids
