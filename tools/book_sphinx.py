@@ -10,6 +10,12 @@ claims ledger's script and downloads.
 - When an HTML build finishes, the ledger's rows are collected from the executed notebooks
   and written as ``claims.csv`` (UTF-8 with BOM) and ``claims.json`` in the output's root,
   where the ledger page links to them.
+- Figures are numbered per page: Fig. 1, Fig. 2, ... in every chapter. The table of contents
+  is not numbered, since chapter numbers would not match the essay's section numbers that the
+  headings cite (the mathematics chapter, the essay's §4, would be chapter 5), and without a
+  numbered toctree Sphinx counts figures across the whole book (Fig. 23 in the sixth chapter).
+  A figure number then names a figure of the page it is on, so a test keeps every
+  ``{numref}`` pointing to a figure of its own chapter.
 """
 
 from __future__ import annotations
@@ -57,7 +63,23 @@ def _write_ledger_downloads(app: Any, exception: BaseException | None) -> None:
                                      ", ".join(p.name for p in written))
 
 
+def number_per_page(fignumbers: dict[str, dict[str, dict[str, tuple[int, ...]]]]) -> None:
+    """Renumber ``env.toc_fignumbers`` in place so each page's figures (tables, code blocks)
+    count 1, 2, ... in the order Sphinx numbered them."""
+    for by_type in fignumbers.values():
+        for figtype, numbers in by_type.items():
+            ordered = sorted(numbers, key=lambda figure_id: numbers[figure_id])
+            by_type[figtype] = {figure_id: (n,) for n, figure_id in enumerate(ordered, 1)}
+
+
+def _number_figures_per_page(app: Any, env: Any) -> list[str]:
+    number_per_page(env.toc_fignumbers)
+    return []
+
+
 def setup(app: Any) -> dict[str, Any]:
+    # after Sphinx's own numbering (TocTreeCollector, default priority 500)
+    app.connect("env-get-updated", _number_figures_per_page, priority=900)
     app.connect("html-page-context", _dedupe_scripts, priority=100)  # first: a later handler may end the event early
     app.connect("config-inited", _add_static)
     app.add_js_file("ledger.js", defer="defer")

@@ -7,7 +7,10 @@ Conventions every chapter follows (the README's contributing section explains wh
   smoke chapter with ``PROFILE="smoke"`` and compares only profile-independent outputs;
 * cells whose output depends on the profile (run length) carry the tag
   ``profile-dependent``; cells whose output depends on hardware or time carry
-  ``nbval-ignore-output``.
+  ``nbval-ignore-output``;
+* the set-up cells (imports, parameters, validation) and the closing run-card cell carry
+  ``hide-input``: the site collapses them behind a labelled toggle, JupyterLab runs them as
+  they are.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from bmlib.core.paths import repo_root
 PARAMETERS_TAG = "parameters"
 PROFILE_DEPENDENT_TAG = "profile-dependent"
 IGNORE_OUTPUT_TAG = "nbval-ignore-output"
+COLLAPSED_TAGS = ("hide-input", "hide-cell")  # the site shows a toggle instead of the code
 
 
 class ChapterError(ValueError):
@@ -83,6 +87,19 @@ def parameters_cell_index(notebook: Mapping[str, Any]) -> int:
     if notebook["cells"][hits[0]]["cell_type"] != "code":
         raise ChapterError("the cell tagged 'parameters' must be a code cell")
     return hits[0]
+
+
+def setup_cell_indices(notebook: Mapping[str, Any]) -> list[int]:
+    """Indices of the set-up code cells: every code cell up to and including the first code
+    cell after ``parameters`` (the imports, the parameters, and the cell that validates them,
+    picks the device, seeds and starts the run recorder)."""
+    cells = notebook["cells"]
+    start = parameters_cell_index(notebook)
+    validation = next((i for i in range(start + 1, len(cells))
+                       if cells[i]["cell_type"] == "code"), None)
+    if validation is None:
+        raise ChapterError("no code cell follows the parameters cell")
+    return [i for i in range(validation + 1) if cells[i]["cell_type"] == "code"]
 
 
 def _source(cell: Mapping[str, Any]) -> str:

@@ -4,6 +4,11 @@ Create figures with :func:`new_figure` and show them with :func:`show_figure`, w
 the figure (a title, and axis labels on every axis that shows data) and renders it as an
 ``<img>`` that carries the alt text, so the rendered site and JupyterLab both show it to
 screen readers. Nothing here changes matplotlib's global state.
+
+A figure's number and caption are not made here: the chapter cell that shows it carries
+``"mystnb": {"figure": {"name": "fig-...", "caption": "..."}}`` in its metadata, and myst-nb
+puts the cell's display (this ``<img>``) in a numbered ``<figure>`` with that caption, which the
+prose cites with ``{numref}`fig-...```. So a figure cell shows one figure and nothing else.
 """
 
 from __future__ import annotations

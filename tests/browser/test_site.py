@@ -204,3 +204,43 @@ def test_ledger_downloads_hold_every_row_of_the_table(ledger_page, base_url):
     assert [r["claim_id"] for r in rows] == ids
     records = json.loads(page.request.get(json_url).body().decode("utf-8"))
     assert [r["claim_id"] for r in records] == ids
+
+
+def _visible_text(locator) -> list[str]:
+    return [" ".join(t.split()) for t in locator.all_text_contents()]
+
+
+@pytest.mark.parametrize("page_path", ["chapters/algorithms.html", "chapters/core_concepts.html"])
+def test_chapter_numbers_its_figures_and_collapses_its_setup(page_path, browser, base_url,
+                                                             site_dir):
+    """Figures carry "Fig. N" captions, counted from 1 on every page, and the prose links to
+    them; the set-up cells and the run card's code sit behind closed toggles until clicked."""
+    page = browser.new_page()
+    page.goto(base_url + page_path, wait_until="load")
+
+    numbers = _visible_text(page.locator("figure figcaption .caption-number"))
+    assert numbers == [f"Fig. {n}" for n in range(1, len(numbers) + 1)] and numbers, numbers
+    assert page.locator("figure img[alt]").count() == len(numbers), "each figure holds its image"
+    captions = _visible_text(page.locator("figure figcaption .caption-text"))
+    assert all(len(c) >= 40 for c in captions), captions
+    figure_ids = set(page.evaluate("() => Array.from(document.querySelectorAll('figure[id]'), "
+                                   "f => f.id)"))
+    refs = page.evaluate("""() => Array.from(document.querySelectorAll('a.reference.internal'))
+        .filter(a => a.querySelector('.std-numref'))
+        .map(a => [a.textContent.replace(/\\s+/g, ' ').trim(), a.getAttribute('href')])""")
+    assert {href.split("#")[-1] for _, href in refs} == figure_ids, refs
+    assert all(re.fullmatch(r"Fig\. \d+", text) for text, _ in refs), refs
+
+    toggles = page.locator("details.hide")
+    assert toggles.count() >= 4, "imports, parameters, set-up and run card are collapsed"
+    labels = _visible_text(page.locator("details.hide summary .collapsed"))
+    assert "Show the parameters cell" in labels, labels
+    for index in range(toggles.count()):
+        toggle = toggles.nth(index)
+        assert toggle.get_attribute("open") is None
+        assert not toggle.locator(".cell_input").first.is_visible()
+    parameters = toggles.nth(labels.index("Show the parameters cell"))
+    parameters.locator("summary").click()
+    assert parameters.locator(".cell_input").first.is_visible()
+    assert "PROFILE" in parameters.locator(".cell_input").first.inner_text()
+    page.close()
