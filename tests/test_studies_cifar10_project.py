@@ -100,6 +100,7 @@ def test_reproduction_compares_the_claim_with_the_seed_spread():
     assert repro.best_val_epoch == 2  # the lowest mean validation loss
     glued = repro.glue_values()
     assert glued["cifar_repro_gap"] == pytest.approx(0.8325 - 0.70)
+    assert glued["cifar_essay_claim"] == study.ESSAY_TEST_ACCURACY  # the prose's "printed" value
     assert "not what the code shown produces" in glued["cifar_repro_conclusion"]
     assert study.reproduction(runs, claimed=0.705).reproduced
 
@@ -122,7 +123,10 @@ def test_improvement_and_speed_rows():
     result = study.improvement(improved_runs, baseline)
     assert result.met == (True, False)  # seed 1 misses 0.88
     assert result.gain == pytest.approx(0.18)
-    assert result.glue_values()["cifar_improved_target_met"] == "1 of 2"
+    glued = result.glue_values()
+    assert glued["cifar_improved_target_met"] == "1 of 2"
+    assert (glued["cifar_target_acc_pct"], glued["cifar_target_minutes"]) == (88.0, 15.0)
+    assert glued["cifar_history_acc_12ep"] == 0.8827  # the earlier edition's record, glued
     speed = study.speed_table([("a", improved_runs[0])])
     assert speed["s per epoch (median)"].iloc[0] == 60.0
 

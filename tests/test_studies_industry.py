@@ -208,3 +208,11 @@ def test_compute_optimal_sizes_spend_the_same_compute(models):
     assert table.loc["GPT-3", "N_opt (B)"] == round(n_opt / 1e9, 1)
     assert table.loc["GPT-3", "D_opt (B tokens)"] == round(20 * n_opt / 1e9)
     assert table.loc["GPT-3", "tokens per parameter"] == round(300 / 175, 1)
+
+
+def test_compute_growth_is_the_shared_frontier_compute_fact(models):
+    from bmlib.econ.compute_facts import frontier_compute
+    growth, facts = industry.compute_growth(models), frontier_compute(models)
+    assert growth.factor == facts.ratio and growth.span_years == facts.span_years
+    assert growth.doubling_months == facts.doubling_months
+    assert growth.glue_values()["ib_growth_factor"] == facts.glue_values()["fact_compute_ratio"]

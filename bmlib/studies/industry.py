@@ -21,9 +21,11 @@ from bmlib.econ.costs import (CHINCHILLA_TOKENS_PER_PARAM, Accelerator, Training
                               TransformerShape, cagr, chinchilla_optimal, compound,
                               estimate_training, implied_mfu, training_flop,
                               transformer_param_count, years_to_grow)
+from bmlib.econ.compute_facts import (FIRST, LAST, doubling_months, frontier_compute,
+                                      release_year)
 
-FLAGSHIP = "GPT-3"  # the essay's flagship model
-FRONTIER = "Llama 3.1 405B (paper)"  # the largest published training budget in the table
+FLAGSHIP = FIRST  # the essay's flagship model (bmlib.econ.compute_facts)
+FRONTIER = LAST  # the largest published training budget in the table
 ROUNDING_USD_BILLION = 0.05  # the essay's endpoints are rounded to a tenth of a billion
 
 
@@ -299,7 +301,7 @@ def with_training_compute(models: pd.DataFrame) -> pd.DataFrame:
     models = models.copy()
     models["flop_6nd"] = [training_flop(n, d) if not pd.isna(d) else np.nan
                           for n, d in zip(models.parameters, models.training_tokens)]
-    models["year"] = [int(r[:4]) + (int(r[5:7]) - 0.5) / 12 for r in models.release]
+    models["year"] = [release_year(r) for r in models.release]
     models["compute"] = models.published_training_flop.fillna(models.flop_6nd)
     return models
 
@@ -345,7 +347,7 @@ class ComputeGrowth:
     @property
     def doubling_months(self) -> float:
         """Months for compute to double at the average rate."""
-        return 12 * self.span_years * np.log(2) / np.log(self.factor)
+        return doubling_months(self.factor, self.span_years)
 
     @property
     def per_year(self) -> float:
@@ -371,12 +373,13 @@ class ComputeGrowth:
 
 def compute_growth(models: pd.DataFrame, first: str = FLAGSHIP,
                    last: str = FRONTIER) -> ComputeGrowth:
-    """Growth of training compute from ``first`` to ``last`` (``with_training_compute``)."""
+    """Growth of training compute from ``first`` to ``last`` (``with_training_compute``): the
+    ratio and the span are :func:`bmlib.econ.compute_facts.frontier_compute`'s, the one
+    computation the FAQ and the outlook glue too."""
     by_model = models.set_index("model")
+    facts = frontier_compute(models, first, last)
     return ComputeGrowth(
-        first=first, last=last,
-        factor=by_model.loc[last, "compute"] / by_model.loc[first, "compute"],
-        span_years=by_model.loc[last, "year"] - by_model.loc[first, "year"],
+        first=first, last=last, factor=facts.ratio, span_years=facts.span_years,
         first_release=pd.Timestamp(by_model.loc[first, "release"]).strftime("%B %Y"),
         last_release=pd.Timestamp(by_model.loc[last, "release"]).strftime("%B %Y"),
         palm_params_b=by_model.loc["PaLM 540B", "parameters"] / 1e9,
