@@ -98,6 +98,9 @@ def test_exercises_come_last_before_the_run_card(chapter):
     after = [i for i in headings if i > section[0]]
     assert [chapter[i]["text"].splitlines()[0] for i in after] == ["## Run card"], \
         "only the run card follows the exercises"
+    run_card = [i for i, c in enumerate(chapter) if c["cell_type"] == "markdown"
+                and re.search(r"^## Run card$", c["text"], re.M)]
+    assert len(run_card) == 1 and run_card[0] > section[0], "one run-card heading, after the exercises"
 
 
 def test_the_site_loads_sphinx_exercise():
