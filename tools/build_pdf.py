@@ -28,6 +28,10 @@ OUT = ROOT / "_build" / "pdf" / "book.pdf"
 # Loading the page and typesetting its ~600 formulas took 96 s on a 2-core machine shared
 # with other jobs (load average 14); each wait gives up after this long.
 TIMEOUT_MS = 300_000
+MARGIN_MM = 15
+# The page is laid out at the width it prints at (A4 less the margins, in CSS pixels), so
+# that mermaid draws its diagrams and FIT_TABLES_JS measures tables at that width.
+PRINT_WIDTH_PX = round((210 - 2 * MARGIN_MM) / 25.4 * 96)
 
 PRINT_CSS = """
 .bd-header, .bd-header-announcement, .bd-sidebar-primary, .bd-sidebar-secondary,
@@ -48,6 +52,7 @@ pre, .highlight, .output, .cell_output, .pst-scrollable-table-container, .table-
 .bd-article-container { overflow: visible !important; max-height: none !important; }
 pre { white-space: pre-wrap !important; overflow-wrap: anywhere; }
 table { font-size: 0.8em; }
+table.pdf-wrap-anywhere th, table.pdf-wrap-anywhere td { overflow-wrap: anywhere; }
 img, svg, figure, .mermaid, mjx-container[display="true"] { break-inside: avoid; }
 h1, h2, h3, h4 { break-after: avoid; }
 /* Each chapter on a new page. */
@@ -85,6 +90,23 @@ MERMAID_DONE_JS = """() => {
   if (left.length) { left[0].scrollIntoView(); return false; }
   window.scrollTo(0, 0);
   return true;
+}"""
+
+# A table wider than the page (a data frame with many columns) gets smaller type, and if
+# that is not enough, cells that wrap anywhere; returns how many tables it changed.
+FIT_TABLES_JS = """() => {
+  const width = document.querySelector('article.bd-article').getBoundingClientRect().width;
+  let changed = 0;
+  for (const table of document.querySelectorAll('article table')) {
+    if (table.getBoundingClientRect().width <= width + 1) continue;
+    changed += 1;
+    for (const size of ['0.65em', '0.55em']) {
+      table.style.fontSize = size;
+      if (table.getBoundingClientRect().width <= width + 1) break;
+    }
+    if (table.getBoundingClientRect().width > width + 1) table.classList.add('pdf-wrap-anywhere');
+  }
+  return changed;
 }"""
 
 # What the page holds as printed: the test's and the report's figures.
@@ -129,7 +151,8 @@ class PdfBuildError(RuntimeError):
 
 
 def _render(browser: Any, url: str, out: Path) -> dict[str, Any]:
-    page = browser.new_page(viewport={"width": 1200, "height": 1600}, color_scheme="light")
+    page = browser.new_page(viewport={"width": PRINT_WIDTH_PX, "height": 1000},
+                            color_scheme="light")
     outside: list[str] = []
     errors: list[str] = []
 
@@ -161,14 +184,17 @@ def _render(browser: Any, url: str, out: Path) -> dict[str, Any]:
     page.emulate_media(media="print")
     page.add_style_tag(content=PRINT_CSS)
     page.evaluate("() => document.fonts.ready.then(() => true)")
+    fitted = page.evaluate(FIT_TABLES_JS)
     stats = page.evaluate(STATS_JS)
+    stats["tables_fitted"] = fitted
     out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".verbatim.txt").write_text(page.evaluate(VERBATIM_JS), encoding="utf-8")
     if outside:
         raise PdfBuildError(f"the page asked for files off this machine: {sorted(outside)[:5]}")
     page.pdf(path=str(out), format="A4", print_background=True, display_header_footer=True,
              header_template="<span></span>", footer_template=FOOTER,
-             margin={"top": "15mm", "bottom": "18mm", "left": "15mm", "right": "15mm"})
+             margin={"top": f"{MARGIN_MM}mm", "bottom": f"{MARGIN_MM + 3}mm",
+                     "left": f"{MARGIN_MM}mm", "right": f"{MARGIN_MM}mm"})
     page.close()
     stats["page_errors"] = errors
     stats["seconds_load_and_typeset"] = round(typeset - start, 1)
