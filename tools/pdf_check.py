@@ -66,7 +66,10 @@ def squash(text: str) -> str:
 def contains(haystack: str, needle: str) -> bool:
     """Whether squashed `haystack` holds squashed `needle`, an ideograph on one side
     matching a CJK radical on the other (see `_RADICALS`)."""
-    haystack, needle = squash(haystack), squash(needle)
+    return _contains_squashed(squash(haystack), squash(needle))
+
+
+def _contains_squashed(haystack: str, needle: str) -> bool:
     if needle in haystack:
         return True
     if not re.search(f"[{_IDEOGRAPHS}{_RADICALS}]", needle):
@@ -94,7 +97,8 @@ def find_raw_source(text: str, verbatim: str = "", context: int = 12) -> list[st
         for match in pattern.finditer(text):
             left = text[max(0, match.start() - context):match.end()]
             right = text[match.start():match.end() + context]
-            if blob and (contains(blob, left) or contains(blob, right)):
+            if blob and (_contains_squashed(blob, squash(left))
+                         or _contains_squashed(blob, squash(right))):
                 continue
             start, end = max(0, match.start() - 3 * context), match.end() + 3 * context
             hits.append(" ".join(text[start:end].split()))
@@ -104,7 +108,7 @@ def find_raw_source(text: str, verbatim: str = "", context: int = 12) -> list[st
 def missing_titles(titles: list[str], text: str) -> list[str]:
     """The titles (chapter headings) that `text` does not contain."""
     printed = squash(text)
-    return [title for title in titles if not contains(printed, title)]
+    return [title for title in titles if not _contains_squashed(printed, squash(title))]
 
 
 def cjk_characters(text: str) -> int:
@@ -142,7 +146,7 @@ def _font_names(font: object) -> set[str]:
 
 
 def read_pdf(path: Path) -> PrintedPdf:
-    """Parse a PDF: page count, text, font names."""
+    """Parse a PDF: page count, text, font names (pypdf: ~0.12 s of CPU a page)."""
     from pypdf import PdfReader
 
     reader = PdfReader(str(path))
