@@ -2,7 +2,9 @@
 # `make install` creates on first use; every other target depends on it.
 #
 #   make book      build the HTML site from the committed, executed notebooks
+#   make pdf       the whole book as one PDF, offline: _build/pdf/book.pdf
 #   make test      unit tests, nbval over every chapter, strict site build, browser tests
+#                  of the site and the PDF
 #                  (first installs missing Debian packages: make system)
 #   make execute   re-execute changed chapters in place (GPU if present), then build
 #   make rerun CHAPTER=<name> PARAMS="-p NAME VALUE ..."   papermill rerun into runs/
@@ -22,11 +24,11 @@ export BMLIB_DATA_MIRRORS ?= $(abspath ../shared/data)
 export PYTHONHASHSEED := 0
 export MPLBACKEND := Agg
 
-.PHONY: install system assets book build execute rerun test test-unit test-notebooks test-browser \
-        lab bench clean help
+.PHONY: install system assets book build pdf execute rerun test test-unit test-notebooks \
+        test-browser lab bench clean help
 
-help:
-	@sed -n '2,13p' Makefile
+help:  # the comment block at the top of this file, up to its first blank line
+	@sed -n '1,/^$$/{/^#/p}' Makefile
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -56,6 +58,12 @@ build: install assets
 
 book: build
 
+# Jupyter Book's single-page HTML, printed by headless Chromium once MathJax and mermaid
+# have rendered (tools/build_pdf.py); prints the page count, size and time.
+pdf: install assets
+	$(JB) build . --builder singlehtml -W -n --keep-going
+	$(PY) -m tools.build_pdf
+
 execute: install assets
 	$(PY) -m tools.execute $(if $(FORCE),--force,)
 	$(MAKE) build
@@ -69,7 +77,7 @@ test-unit: install
 test-notebooks: install
 	$(PY) -m tools.validate_notebooks
 
-test-browser: build
+test-browser: build pdf
 	$(PY) -m pytest tests/browser
 
 test: system install assets

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The Debian packages the book needs beyond Python, installed when missing (`make system`,
-# which `make test` runs first): Chromium for the browser tests, CJK and Liberation fonts for
-# the figures, npm for the pinned MathJax/mermaid, and fortunes-zh, the language-model
-# corpus. As root it installs them with apt-get; otherwise through sudo; without either it
-# prints the command to run and fails.
+# which `make test` runs first): Chromium for the browser tests and `make pdf`, CJK and
+# Liberation fonts for the figures and the PDF's Chinese (Noto Sans CJK SC), npm for the
+# pinned MathJax/mermaid, and fortunes-zh, the language-model corpus. As root it installs
+# them with apt-get; otherwise through sudo; without either it prints the command to run
+# and fails.
 set -euo pipefail
 
 missing=()
