@@ -3,7 +3,8 @@
 The rows are ``Claim(...)`` calls in the chapters' code cells; this test reads the cell
 sources (not the outputs, which lag until the chapter is re-executed) and checks that each call
 passes ``basis=`` as a literal of ``bmlib.book.ledger.BASES``. Rows built in the library instead
-(``Claim(**row)`` over a study's dicts, ``citation_claims``) are checked where they are built.
+(``Claim(**row)`` over a study's dicts: tests/test_studies_verdict.py; ``citation_claims``:
+tests/test_book_collect.py) are checked where they are built.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import json
 
 import pytest
 
-from bmlib.book.collect import citation_claims
 from bmlib.book.ledger import BASES
 from bmlib.core.paths import repo_root
 
@@ -55,8 +55,3 @@ def test_every_claim_call_passes_a_basis_literal(chapter, cell_id, node):
     assert isinstance(value, ast.Constant) and value.value in BASES, (
         f"{chapter} cell {cell_id}: {claim_id} basis must be a literal of {BASES}, "
         f"not {ast.unparse(value)}")
-
-
-def test_citation_rows_are_cited():
-    assert "basis=\"cited\"" in (repo_root() / "bmlib" / "book" / "collect.py").read_text()
-    assert citation_claims({}, {}, {}, chapter="x", prefix="p-") == []
