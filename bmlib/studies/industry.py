@@ -134,8 +134,8 @@ class ForecastComparison:
     other_max_gap_pp: float  # largest |gap| among the others whose endpoints match their period
     gvr: pd.Series  # the forecast whose endpoints are wider than its stated period
     gvr_gap_pp: float  # |stated - computed| of that row
-    target_min: float  # smallest forecast end value, USD billion
-    target_max: float  # largest forecast end value, USD billion
+    target_min: float  # smallest published forecast end value (the essay's excluded), USD billion
+    target_max: float  # largest published forecast end value, USD billion
     essay_base_value: float  # the essay's base value, USD billion
 
     def glue_values(self) -> dict[str, Any]:
@@ -157,7 +157,8 @@ def compare_forecasts(market: pd.DataFrame, essay: EssayForecast) -> ForecastCom
     """Recompute every forecast's CAGR and pick the rows the chapter's prose discusses."""
     table = forecast_table(market)
     matched = table[table["endpoints match stated period"]]
-    targets = market.dropna(subset=["target_value_usd_billion"]).target_value_usd_billion
+    # the published forecasts' end values (row 0, the essay's, is what they are compared with)
+    targets = market.iloc[1:].dropna(subset=["target_value_usd_billion"]).target_value_usd_billion
     wider = table.index[(table.index > 0) & ~table["endpoints match stated period"]
                         & table["gap (pp)"].notna()]
     if len(wider) == 0:
