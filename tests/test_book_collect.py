@@ -189,6 +189,7 @@ def test_citation_claims_match_the_checks(checks):
     for row, cid in zip(rows, glosses):
         assert row.verdict == checks[cid].verdict and row.quote_zh == checks[cid].work.quoted
         assert row.evidence == citation_evidence(checks[cid]) and row.anchor == anchors[cid]
+        assert row.basis == "cited"  # a citation check rests on the work's record
     with pytest.raises(KeyError, match="no check for \\['nobody'\\]"):
         citation_claims(checks, {"nobody": "x"}, {"nobody": "a-b"}, "tools_resources", "t-")
     with pytest.raises(KeyError, match="no anchor for \\['vaswani'\\]"):

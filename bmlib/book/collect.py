@@ -203,5 +203,6 @@ def citation_claims(checks: Mapping[str, CitationCheck], glosses: Mapping[str, s
                        f"(checked works: {sorted(checks)})")
     return [Claim(claim_id=f"{prefix}{cid}", quote_zh=checks[cid].work.quoted, gloss_en=gloss,
                   location=checks[cid].work.location.split()[0], verdict=checks[cid].verdict,
-                  evidence=citation_evidence(checks[cid]), chapter=chapter, anchor=anchors[cid])
+                  evidence=citation_evidence(checks[cid]), chapter=chapter, anchor=anchors[cid],
+                  basis="cited")
             for cid, gloss in glosses.items()]

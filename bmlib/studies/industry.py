@@ -127,23 +127,21 @@ def forecast_table(market: pd.DataFrame) -> pd.DataFrame:
 class ForecastComparison:
     """The essay's forecast beside the published ones of ``market_figures``.
 
-    Rows by position, as the table is ordered: 0 the essay, 1 MarketsandMarkets 2018, 2 Grand
-    View Research 2021 (endpoints one year wider than its stated period).
+    Row 0 is the essay's; ``gvr`` is the published forecast whose endpoints span more years
+    than its stated CAGR period (Grand View Research's 2021 edition in the committed table).
     """
 
     table: pd.DataFrame  # forecast_table(market)
     n_forecasts: int  # published forecasts besides the essay's
     other_max_gap_pp: float  # largest |gap| among the others whose endpoints match their period
-    mnm: pd.Series  # MarketsandMarkets' row
-    gvr: pd.Series  # Grand View Research's 2021-edition row
+    gvr: pd.Series  # the forecast whose endpoints are wider than its stated period
     gvr_gap_pp: float  # |stated - computed| of that row
-    same_base_year: pd.Series  # the other forecast with the essay's base year
-    target_min: float  # smallest forecast end value, USD billion
-    target_max: float  # largest forecast end value, USD billion
+    target_min: float  # smallest published forecast end value (the essay's excluded), USD billion
+    target_max: float  # largest published forecast end value, USD billion
     essay_base_value: float  # the essay's base value, USD billion
 
     def glue_values(self) -> dict[str, Any]:
-        gvr, mnm, same = self.gvr, self.mnm, self.same_base_year
+        gvr = self.gvr
         return {
             "ib_n_forecasts": self.n_forecasts,
             "ib_other_max_gap": float(self.other_max_gap_pp),
@@ -152,13 +150,6 @@ class ForecastComparison:
             "ib_gvr_base_year": int(gvr.base_year),
             "ib_gvr_target_year": int(gvr.target_year),
             "ib_gvr_period": str(gvr.cagr_period).replace("-", "–"),
-            "ib_gvr_2021_edition": int(same.published),
-            "ib_mnm_edition": int(mnm.published),
-            "ib_mnm_target": float(mnm.target_value_usd_billion),
-            "ib_mnm_target_year": int(mnm.target_year),
-            "ib_mnm_base_year": int(mnm.base_year),
-            "ib_gvr_2021_value": float(same.base_value_usd_billion),
-            "ib_gvr_2021_ratio": float(same.base_value_usd_billion / self.essay_base_value),
             "ib_target_min": float(self.target_min),
             "ib_target_max": float(self.target_max),
         }
@@ -168,12 +159,17 @@ def compare_forecasts(market: pd.DataFrame, essay: EssayForecast) -> ForecastCom
     """Recompute every forecast's CAGR and pick the rows the chapter's prose discusses."""
     table = forecast_table(market)
     matched = table[table["endpoints match stated period"]]
-    targets = market.dropna(subset=["target_value_usd_billion"]).target_value_usd_billion
+    # the published forecasts' end values (row 0, the essay's, is what they are compared with)
+    targets = market.iloc[1:].dropna(subset=["target_value_usd_billion"]).target_value_usd_billion
+    wider = table.index[(table.index > 0) & ~table["endpoints match stated period"]
+                        & table["gap (pp)"].notna()]
+    if len(wider) == 0:
+        raise ValueError("compare_forecasts: no published forecast whose endpoints are wider "
+                         "than its stated period")
     return ForecastComparison(
         table=table, n_forecasts=len(market) - 1,
         other_max_gap_pp=matched.iloc[1:]["gap (pp)"].abs().max(),
-        mnm=market.iloc[1], gvr=market.iloc[2], gvr_gap_pp=abs(table.loc[2, "gap (pp)"]),
-        same_base_year=market[market.base_year == essay.base_year].iloc[1],
+        gvr=market.loc[wider[0]], gvr_gap_pp=abs(table.loc[wider[0], "gap (pp)"]),
         target_min=targets.min(), target_max=targets.max(),
         essay_base_value=essay.base_value_usd_billion)
 

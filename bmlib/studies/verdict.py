@@ -535,6 +535,9 @@ def essay_claims(fund: Funding, rev: Revenue, absorbed: pd.DataFrame, growth_bar
     losing = g["v_rev_openai_loss_ratio_2024"] > 1 and g["v_rev_zhipu_loss_ratio_2024"] > 1
     n_abs, n = int(absorbed["absorbed or pivoted"].sum()), len(absorbed)
     base = {"chapter": "bubble_or_gold_mine"}
+    outcomes = (f"computed from sourced outcomes (data/econ/outcomes.csv): {n_abs} of {n} "
+                "well-funded non-frontier labs ended licensed-and-hired, acquired or pivoted, "
+                "but the buyers paid for their teams and models")
     return [
         {**base, "claim_id": "verdict-startups-profitability", "location": "§1.4",
          "quote_zh": "一些公司由于缺乏稳定的商业模式，面临盈利难题",
@@ -544,15 +547,20 @@ def essay_claims(fund: Funding, rev: Revenue, absorbed: pd.DataFrame, growth_bar
                       f"was {g['v_rev_openai_loss_ratio_2024']:.2f}x its revenue, Zhipu's "
                       f"{g['v_rev_zhipu_loss_ratio_2024']:.1f}x; no model company with sourced "
                       "figures reports a profit"),
-         "anchor": "bubble_or_gold_mine-revenue"},
+         "anchor": "bubble_or_gold_mine-revenue", "basis": "computed and cited"},
         {**base, "claim_id": "verdict-hype-without-business", "location": "§1 (introduction)",
          "quote_zh": "市场的盲目追捧使得一些项目迅速膨胀，但缺乏实际的技术创新和商业落地",
          "gloss_en": "Blind market enthusiasm inflated some projects that lack real innovation and commercial traction.",
          "verdict": "misleading",
-         "evidence": (f"{n_abs} of {n} well-funded non-frontier labs ended licensed-and-hired, "
-                      "acquired or pivoted (sourced outcomes) — but the buyers paid for their "
-                      "teams and models, so the failure was of business, not of technology"),
-         "anchor": "bubble_or_gold_mine-verdict"},
+         "evidence": f"{outcomes}, so the failure was of business, not of technology",
+         "anchor": "bubble_or_gold_mine-verdict", "basis": "computed and cited"},
+        {**base, "claim_id": "verdict-startups-tech-bottleneck", "location": "§1.4",
+         "quote_zh": "一些公司由于技术瓶颈，无法实现预期的商业化目标",
+         "gloss_en": "Some companies, held back by technical bottlenecks, miss their commercial goals.",
+         "verdict": "misleading", "anchor": "bubble_or_gold_mine-verdict",
+         "evidence": (f"{outcomes}; the cited failures are of revenue against compute cost, not "
+                      "technical bottlenecks, and the essay names no company"),
+         "basis": "computed and cited"},
         {**base, "claim_id": "verdict-market-explosive-growth", "location": "§1.2",
          "quote_zh": "AI大模型作为人工智能领域的重要组成部分，其市场规模也呈现出爆发式增长",
          "gloss_en": "As a key part of AI, the big-model market is also growing explosively.",
@@ -560,7 +568,7 @@ def essay_claims(fund: Funding, rev: Revenue, absorbed: pd.DataFrame, growth_bar
          "evidence": (f"model-company revenue is reported, not forecast: OpenAI's run-rate grew "
                       f"x{growth:.1f} a year 2023-2025; capital raised went from USD "
                       f"{g['v_fund_2023_b']:.0f} B (2023) to {g['v_fund_2025_b']:.0f} B (2025)"),
-         "anchor": "bubble_or_gold_mine-revenue"},
+         "anchor": "bubble_or_gold_mine-revenue", "basis": "computed and cited"},
     ]
 
 
