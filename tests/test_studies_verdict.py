@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -30,6 +32,16 @@ def parts(evidence):
     price = verdict.prices(evidence, current_prices(), input_share=0.75)
     serve = verdict.serving(evidence, gpu_usd_per_hour=3.0, utilisation=0.5)
     return fund, rev, spend, price, serve
+
+
+def test_revenue_and_history_glue_only_sourced_finite_values(evidence, parts):
+    """Companies without a sourced revenue figure (Anthropic, whose run-rates were found only on
+    secondhand sites) are left out of the totals instead of glued as NaN."""
+    _, rev, _, _, _ = parts
+    values = {**rev.glue_values(), **verdict.bubble_history(evidence)}
+    assert all(math.isfinite(float(v)) for v in values.values())
+    assert not rev.latest["company"].str.startswith("Anthropic").any()
+    assert rev.glue_values()["v_rev_companies"] == len(rev.latest)
 
 
 def test_summary_counts_every_row_once(evidence):

@@ -111,7 +111,6 @@ class Revenue:
         openai_growth = self.run_rate("OpenAI", 2025) / self.run_rate("OpenAI", 2023)
         return {"v_rev_labs_b": float(labs.sum() / 1000), "v_rev_frontier_b": float(frontier.sum() / 1000),
                 "v_rev_openai_b": float(latest.get("OpenAI", np.nan) / 1000),
-                "v_rev_anthropic_b": float(latest.get("Anthropic", np.nan) / 1000),
                 "v_rev_msft_b": float(latest[[c for c in latest.index if c.startswith("Microsoft")]].sum() / 1000),
                 "v_rev_openai_growth": float(openai_growth),
                 "v_rev_openai_loss_ratio_2024": float(self.loss_ratio("OpenAI", 2024)),
@@ -503,9 +502,6 @@ def bubble_history(evidence: Evidence) -> dict[str, Any]:
             "v_hist_trough": value("NASDAQ Composite", "2002"),
             "v_hist_drawdown": value("NASDAQ Composite drawdown"),
             "v_hist_recovery_year": int(str(recovery["date"].iloc[0])[:4]),
-            "v_hist_fibre_b": value("US fibre build-out spending"),
-            "v_hist_fibre_used": float(h[h["series"].str.startswith("Fibre utilisation")]
-                                       ["value"].iloc[0]),
             "v_hist_pe": value("NASDAQ Composite P/E (trailing)")}
 
 
