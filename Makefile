@@ -61,7 +61,9 @@ book: build
 # Jupyter Book's single-page HTML, printed by headless Chromium once MathJax and mermaid
 # have rendered (tools/build_pdf.py); prints the page count, size and time.
 pdf: install assets
-	$(JB) build . --builder singlehtml -W -n --keep-going
+	@# its own output and doctree folders: an environment pickled by the HTML build breaks
+	@# the single-page writer (sphinxcontrib-mermaid: "unknown node type: mermaid")
+	$(JB) build . --builder singlehtml --path-output _build/pdf-site -W -n --keep-going
 	$(PY) -m tools.build_pdf
 
 execute: install assets

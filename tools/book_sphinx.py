@@ -77,7 +77,25 @@ def _number_figures_per_page(app: Any, env: Any) -> list[str]:
     return []
 
 
+def single_page_inherits_html(handlers: dict[str, dict[str, Any]]) -> None:
+    """Give the ``singlehtml`` translator every ``html`` node visitor it lacks, in place.
+
+    Sphinx falls back to the ``html`` visitors only when no extension registered any for
+    ``singlehtml``; sphinx-exercise registers some, so the single-page build (``make pdf``)
+    lost mermaid's, myst-nb's and others' ("unknown node type: mermaid")."""
+    single = handlers.get("singlehtml")
+    if single is None:
+        return
+    for node, visitors in handlers.get("html", {}).items():
+        single.setdefault(node, visitors)
+
+
+def _single_page_visitors(app: Any) -> None:
+    single_page_inherits_html(app.registry.translation_handlers)
+
+
 def setup(app: Any) -> dict[str, Any]:
+    app.connect("builder-inited", _single_page_visitors)
     # after Sphinx's own numbering (TocTreeCollector, default priority 500)
     app.connect("env-get-updated", _number_figures_per_page, priority=900)
     app.connect("html-page-context", _dedupe_scripts, priority=100)  # first: a later handler may end the event early

@@ -1,6 +1,6 @@
 """Print the whole book as one PDF: `make pdf` (`python -m tools.build_pdf`).
 
-Jupyter Book's single-page build (`_build/singlehtml`, which `make pdf` makes first) is
+Jupyter Book's single-page build (`_build/pdf-site/_build/singlehtml`, which `make pdf` makes first) is
 served on 127.0.0.1 and opened in headless Chromium. Once MathJax has typeset every formula
 and mermaid has turned every diagram into SVG, print CSS hides the navigation and buttons,
 opens folded content (hidden cells, dropdowns, tabs) and starts each chapter on a new page,
@@ -23,7 +23,7 @@ from urllib.parse import urlparse
 from tools import browser as chromium
 
 ROOT = Path(__file__).resolve().parent.parent
-SITE = ROOT / "_build" / "singlehtml"
+SITE = ROOT / "_build" / "pdf-site" / "_build" / "singlehtml"  # make pdf: --path-output _build/pdf-site
 OUT = ROOT / "_build" / "pdf" / "book.pdf"
 # Loading the page and typesetting its ~600 formulas took 96 s on a 2-core machine shared
 # with other jobs (load average 14); each wait gives up after this long.
@@ -206,7 +206,7 @@ def build_pdf(site: Path = SITE, out: Path = OUT) -> dict[str, Any]:
     """Print `site`/index.html into `out`; returns the figures also written to book.json."""
     if not (site / "index.html").exists():
         raise PdfBuildError(f"no single-page build in {site}: run `make pdf` (it runs "
-                            "`jupyter-book build . --builder singlehtml` first)")
+                            "`make pdf`, which builds the single page first)")
     if not (site / "_static" / "mathjax").exists():
         raise PdfBuildError(f"{site} has no _static/mathjax: run `make assets`, then `make pdf`")
     start = time.perf_counter()

@@ -27,7 +27,7 @@ def stats() -> dict:
     if not PDF.exists():
         pytest.fail(f"no PDF at {PDF}: run `make pdf`")
     figures = json.loads(PDF.with_suffix(".json").read_text(encoding="utf-8"))
-    index = repo_root() / "_build" / "singlehtml" / "index.html"
+    index = repo_root() / "_build" / "pdf-site" / "_build" / "singlehtml" / "index.html"
     if index.exists() and index.stat().st_mtime > PDF.stat().st_mtime:
         pytest.fail(f"{PDF} is older than the single-page build: run `make pdf`")
     return figures
