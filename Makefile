@@ -91,7 +91,8 @@ lab: install
 	$(PY) -m jupyter lab --allow-root --ip=127.0.0.1 --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/chapters
 
 bench: install
-	@for script in bench/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+	@for script in bench/*.py; do case $$(basename $$script) in _*) continue;; esac; \
+	  echo "== $$script"; $(PY) -m bench.$$(basename $$script .py) || exit 1; done  # _*: workers
 
 clean:
 	rm -rf _build build runs _vendor
