@@ -22,6 +22,9 @@ Prints figures (it is not a timed test). Run from the repository root:
   and with freed memory retained, as seconds per epoch and minor page faults per step (the
   fault count does not depend on the machine's load); the main process sets it before the
   throughput table, so the baseline gets it too and the ratios show only the other changes;
+* with ``--eval-batches 1000,250``: seconds and minor page faults of one 10,000-image
+  evaluation at each batch size, for both recipes, in fresh processes (``--eval-only``
+  runs just this);
 * CPU time next to wall time and the load average, because on a shared machine wall time
   measures the neighbours as much as the code; and the process's peak resident memory.
 """
@@ -149,6 +152,53 @@ def compare_allocators(batches: int, rounds: int) -> None:
     print(f"  speed-up (per round, median): {ratio:.2f}x")
 
 
+def evaluation_probe(recipe_name: str, eval_batch_size: int, images: int) -> tuple[float, float]:
+    """In a fresh process, with freed memory retained as after training: (seconds, minor page
+    faults) of one ``images``-image evaluation of a fresh model of ``recipe_name``
+    (``"seed"``: the essay's CNN; ``"improved"``: the improved recipe, its test-time
+    augmentation on) in batches of ``eval_batch_size``, after one warm-up evaluation."""
+    retain_freed_memory()
+    recipe = seed_recipe(0, 1) if recipe_name == "seed" else improved_recipe(0, 1)
+    config = replace(recipe.train_config, eval_batch_size=eval_batch_size)
+    g = torch.Generator().manual_seed(0)
+    x = torch.randint(0, 256, (images, 3, 32, 32), generator=g, dtype=torch.uint8)
+    y = torch.randint(0, 10, (images,), generator=g)
+    torch.manual_seed(0)
+    model = recipe.build_model()
+    if config.channels_last:
+        model.to(memory_format=torch.channels_last)
+    evaluate(model, x[:2 * eval_batch_size], y[:2 * eval_batch_size], config)  # warm-up
+    faults, started = minor_page_faults(), time.perf_counter()
+    evaluate(model, x, y, config)
+    return time.perf_counter() - started, minor_page_faults() - faults
+
+
+def compare_eval_batches(sizes: list[int], rounds: int, images: int) -> None:
+    """Print page faults and seconds of an evaluation at each batch size, fresh processes in
+    alternating order (a batch whose activations pass glibc's 32 MiB mmap ceiling gets fresh
+    mappings, hence zeroed pages, every time)."""
+    context = multiprocessing.get_context("spawn")
+    rows: dict[tuple[str, int], list[tuple[float, float]]] = {}
+    pool = context.Pool(1, maxtasksperchild=1)
+    try:
+        for round_ in progress(range(rounds), desc="evaluation rounds"):
+            order = sizes if round_ % 2 == 0 else sizes[::-1]
+            for name in ("seed", "improved"):
+                for size in order:
+                    rows.setdefault((name, size), []).append(
+                        pool.apply(evaluation_probe, (name, size, images)))
+    finally:
+        pool.close()
+        pool.join()
+    print(f"\nevaluation of {images:,} images by batch size, fresh processes, median of "
+          f"{rounds} alternating rounds:")
+    for name, label in (("seed", "essay's CNN"), ("improved", "improved recipe, 6-view TTA")):
+        for size in sizes:
+            seconds = statistics.median(r[0] for r in rows[(name, size)])
+            faults = statistics.median(r[1] for r in rows[(name, size)])
+            print(f"  {label:28s} batch {size:5d}: {seconds:6.2f} s {faults:10,.0f} page faults")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--batches", type=int, default=150, help="batches per throughput run")
@@ -163,8 +213,24 @@ def main() -> None:
                         help="alternating fresh-process rounds of the allocator comparison "
                              "(0: skip; CPU only)")
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--eval-batches", default="",
+                        help="comma-separated evaluation batch sizes to compare for page "
+                             "faults and time, e.g. 1000,250 (empty: skip)")
+    parser.add_argument("--eval-rounds", type=int, default=2)
+    parser.add_argument("--eval-only", action="store_true",
+                        help="run only the evaluation batch-size comparison")
     parser.add_argument("--tiny", action="store_true", help="smoke run: few batches, no data")
     args = parser.parse_args()
+    if args.eval_batches:
+        try:
+            sizes = [int(part) for part in args.eval_batches.split(",")]
+        except ValueError:
+            parser.error(f"--eval-batches {args.eval_batches!r}: give sizes like 1000,250")
+        if min(sizes) < 1:
+            parser.error(f"--eval-batches {args.eval_batches!r}: sizes must be >= 1")
+        compare_eval_batches(sizes, args.eval_rounds, 500 if args.tiny else 10_000)
+    if args.eval_only:
+        return
 
     choice = select_device(args.device)
     device = choice.device
