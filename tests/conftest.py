@@ -12,3 +12,13 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def module_cache_dir(tmp_path_factory):
+    """A fresh BMLIB_CACHE_DIR for a whole test module (checkpoints trained once, shared by
+    its tests), restored afterwards."""
+    with pytest.MonkeyPatch.context() as patch:
+        path = tmp_path_factory.mktemp("cache")
+        patch.setenv("BMLIB_CACHE_DIR", str(path))
+        yield path

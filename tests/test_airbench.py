@@ -1,5 +1,6 @@
-"""The airbench-style network: patch whitening checked against NumPy in float64, shapes,
-frozen parameters, and the identity initialisation."""
+"""The airbench-style network: patch whitening checked against NumPy in float64, the fast
+batch-norm shift against PyTorch's batch norm and its gradient in float64, shapes, frozen
+parameters, the identity initialisation and the learned-whitening ablation."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from bmlib.models.airbench import (Airbench, AirbenchConfig, ConvGroup, image_patches,
-                                   patch_whitening_weights)
+from bmlib.models.airbench import (Airbench, AirbenchConfig, ConvGroup, ShiftedBatchNorm,
+                                   image_patches, patch_whitening_weights)
 
 
 def _correlated_images(n: int = 64, seed: int = 0) -> torch.Tensor:
@@ -58,9 +59,44 @@ def test_forward_shapes_and_frozen_parameters():
     assert model(torch.rand(2, 3, 32, 32)).shape == (2, 10)
     assert not model.whiten.weight.requires_grad and model.whiten.bias.requires_grad
     norms = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
-    assert len(norms) == 6 and all(not m.weight.requires_grad and m.bias.requires_grad
-                                   for m in norms)
+    assert len(norms) == 6 and all(isinstance(m, ShiftedBatchNorm) and m.weight is None
+                                   and m.shift.requires_grad for m in norms)
     assert all(m.momentum == pytest.approx(0.4) for m in norms)  # airbench's 0.6
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_shifted_batch_norm_equals_pytorch_bn_and_scales_its_step_float64(training):
+    config = AirbenchConfig(bias_lr_scale=64.0)
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(8, 5, 6, 6, generator=g, dtype=torch.float64)
+    ours = ShiftedBatchNorm(5, config).double().train(training)
+    reference = torch.nn.BatchNorm2d(5, eps=config.bn_eps, momentum=0.4).double().train(training)
+    reference.weight.requires_grad_(False)
+    with torch.no_grad():
+        ours.shift.copy_(torch.randn(5, generator=g, dtype=torch.float64))
+        reference.bias.copy_(8.0 * ours.shift)  # sqrt(64) * b
+        for bn in (ours, reference):
+            bn.running_mean.copy_(torch.linspace(-1, 1, 5, dtype=torch.float64))
+            bn.running_var.copy_(torch.linspace(0.5, 2, 5, dtype=torch.float64))
+    weights = torch.randn(8, 5, 6, 6, generator=g, dtype=torch.float64)
+    out, expected = ours(x), reference(x)
+    assert torch.allclose(out, expected, atol=1e-12)
+    assert torch.allclose(ours.running_mean, reference.running_mean, atol=1e-12)
+    (out * weights).sum().backward()
+    (expected * weights).sum().backward()
+    # d/db of f(8 b) is 8 f'; one SGD step moves the shift 8 * lr * 8 f' = 64 lr f'
+    assert torch.allclose(ours.shift.grad, 8.0 * reference.bias.grad, atol=1e-10)
+    lr = 1e-3
+    assert torch.allclose(8.0 * (lr * ours.shift.grad), 64.0 * (lr * reference.bias.grad),
+                          atol=1e-12)
+
+
+def test_learned_whitening_ablation_trains_the_first_layer_from_random():
+    torch.manual_seed(0)
+    model = Airbench(AirbenchConfig(widths=(8, 16, 16), whiten_frozen=False))
+    before = model.whiten.weight.detach().clone()
+    model.init_whitening(torch.rand(16, 3, 32, 32))  # a no-op for the ablation
+    assert model.whiten.weight.requires_grad and torch.equal(model.whiten.weight, before)
 
 
 def test_conv_groups_start_with_identity_filters():
@@ -74,3 +110,5 @@ def test_conv_groups_start_with_identity_filters():
 def test_invalid_config_is_named():
     with pytest.raises(ValueError, match="AirbenchConfig"):
         AirbenchConfig(widths=(0, 8, 8))
+    with pytest.raises(ValueError, match="AirbenchConfig"):
+        AirbenchConfig(bias_lr_scale=0.0)

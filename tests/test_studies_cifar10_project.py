@@ -30,22 +30,12 @@ def _splits():
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    import os
-
-    old = os.environ.get("BMLIB_CACHE_DIR")
-    os.environ["BMLIB_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
-    try:
-        splits = _splits()
-        run = BookRun(seed=0, num_seeds=2, epochs=1, improved_epochs=1, improved_width=4,
-                      improved_seeds=1)
-        recipes = [recipe for _, recipe in run.recipes()]
-        yield splits, study.run_recipes(recipes, splits, CPU, retrain=True)
-    finally:
-        if old is None:
-            os.environ.pop("BMLIB_CACHE_DIR")
-        else:
-            os.environ["BMLIB_CACHE_DIR"] = old
+def runs(module_cache_dir):
+    splits = _splits()
+    run = BookRun(seed=0, num_seeds=2, epochs=1, improved_epochs=1, improved_width=4,
+                  improved_seeds=1)
+    recipes = [recipe for _, recipe in run.recipes()]
+    return splits, study.run_recipes(recipes, splits, CPU, retrain=True)
 
 
 def test_run_recipes_validates_on_validation_and_tests_once(runs):

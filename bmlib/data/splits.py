@@ -2,6 +2,8 @@
 
 * :func:`keras_validation_split` - Keras' ``validation_split``: the last fraction of the
   arrays as given (the CIFAR-10 chapter's train / validation parts);
+* :func:`holdout_last` - the last ``count`` examples held out (the CIFAR-10 chapter's design
+  split: the last 5,000 training images validate every design decision of its redesign);
 * :func:`stratified_subset` - a class-balanced subset of a given size (the outlook's sweep
   and privacy models);
 * :func:`stratified_parts` - disjoint stratified parts of given fractions plus the rest (the
@@ -35,6 +37,15 @@ def keras_validation_split(num_examples: int, fraction: float) -> tuple[slice, s
     if not 0.0 <= fraction < 1.0:
         raise SplitError(f"validation fraction {fraction!r}: use 0 <= fraction < 1")
     split_at = int(math.floor(num_examples * (1.0 - fraction)))
+    return slice(0, split_at), slice(split_at, num_examples)
+
+
+def holdout_last(num_examples: int, count: int) -> tuple[slice, slice]:
+    """(fit, held-out) slices: all but the last ``count`` examples, and those."""
+    if count < 1 or num_examples <= count:
+        raise SplitError(f"{num_examples} examples: need more than count={count} (and "
+                         "count >= 1) to hold that many out")
+    split_at = num_examples - count
     return slice(0, split_at), slice(split_at, num_examples)
 
 

@@ -7,18 +7,20 @@ Model code only: the whitening weights are computed from data the caller passes 
 What is the same as airbench94: the 2 x 2 whitening convolution whose 24 filters are the
 patch covariance's eigenvectors scaled by ``1/sqrt(eigenvalue + eps)`` and their negatives,
 frozen; groups of conv(3x3) - max-pool(2) - BN - GELU - conv(3x3) - BN - GELU with widths
-64 / 256 / 256; batch norm with frozen unit scale, momentum 0.6 in airbench's convention
-(PyTorch's 0.4); identity (Dirac) initialisation of each convolution's first filters; a
-final 3 x 3 max-pool and a bias-free linear head scaled by 1/9. What the book's training
-loop does differently (one learning rate for all parameters, random rather than
-alternating flips, no Lookahead) is listed where the recipe is defined.
+64 / 256 / 256; batch norm with frozen unit scale and a shift that learns 64 times faster
+(:class:`ShiftedBatchNorm`), momentum 0.6 in airbench's convention (PyTorch's 0.4);
+identity (Dirac) initialisation of each convolution's first filters; a final 3 x 3 max-pool and a bias-free linear head scaled by 1/9. What the book's training
+loop does differently (no Lookahead, the whitening bias never frozen) is listed where the
+recipe is defined (:mod:`bmlib.train.airbench_recipe`).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -33,9 +35,13 @@ class AirbenchConfig:
     bn_eps: float = 1e-12
     scale_logits: float = 1 / 9  # the head's output multiplier
     num_classes: int = 10
+    whiten_frozen: bool = True  # False (an ablation): an ordinary learned 2 x 2 conv instead
+    bias_lr_scale: float = 64.0  # batch-norm shifts learn this many times faster (airbench's
+    #                              bias_scaler), by parameterising each as sqrt(scale) * b
 
     def __post_init__(self) -> None:
-        if min(self.widths) < 1 or self.whiten_kernel < 1 or not 0 <= self.bn_momentum < 1:
+        if (min(self.widths) < 1 or self.whiten_kernel < 1 or not 0 <= self.bn_momentum < 1
+                or not self.bias_lr_scale > 0):
             raise ValueError(f"invalid AirbenchConfig: {self}")
 
     @property
@@ -78,10 +84,26 @@ def patch_whitening_weights(images: torch.Tensor, kernel: int = 2,
     return torch.cat([filters, -filters]).to(images.dtype)
 
 
-def _batch_norm(width: int, config: AirbenchConfig) -> nn.BatchNorm2d:
-    bn = nn.BatchNorm2d(width, eps=config.bn_eps, momentum=1 - config.bn_momentum)
-    bn.weight.requires_grad_(False)  # scale fixed at 1; only the shift is learned
-    return bn
+class ShiftedBatchNorm(nn.BatchNorm2d):
+    """Batch norm with a fixed unit scale and a learned shift ``sqrt(lr_scale) * b``.
+
+    Writing the shift as a constant times the parameter ``b`` multiplies its gradient by
+    that constant and each SGD step's change of the shift by its square, so the shift moves
+    ``lr_scale`` times as fast as with the plain parameter: airbench94's larger learning
+    rate for the batch-norm biases, without a parameter group. Weight decay on ``b`` shrinks
+    the shift by the same fraction per step as any other weight, as in airbench94.
+    """
+
+    def __init__(self, width: int, config: AirbenchConfig) -> None:
+        super().__init__(width, eps=config.bn_eps, momentum=1 - config.bn_momentum,
+                         affine=False)
+        self.root_scale = math.sqrt(config.bias_lr_scale)
+        self.shift = nn.Parameter(torch.zeros(width))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        update = self.training or not self.track_running_stats
+        return F.batch_norm(x, self.running_mean, self.running_var, None,
+                            self.root_scale * self.shift, update, self.momentum, self.eps)
 
 
 class ConvGroup(nn.Module):
@@ -91,9 +113,9 @@ class ConvGroup(nn.Module):
         super().__init__()
         self.conv1 = nn.Conv2d(c_in, c_out, 3, padding=1, bias=False)
         self.pool = nn.MaxPool2d(2)
-        self.norm1 = _batch_norm(c_out, config)
+        self.norm1 = ShiftedBatchNorm(c_out, config)
         self.conv2 = nn.Conv2d(c_out, c_out, 3, padding=1, bias=False)
-        self.norm2 = _batch_norm(c_out, config)
+        self.norm2 = ShiftedBatchNorm(c_out, config)
         self.act = nn.GELU()
         for conv in (self.conv1, self.conv2):
             weight = conv.weight.data
@@ -113,7 +135,7 @@ class Airbench(nn.Module):
         self.config = config
         k = config.whiten_kernel
         self.whiten = nn.Conv2d(3, config.whiten_width, k, padding=0, bias=True)
-        self.whiten.weight.requires_grad_(False)
+        self.whiten.weight.requires_grad_(not config.whiten_frozen)
         w1, w2, w3 = config.widths
         self.groups = nn.Sequential(ConvGroup(config.whiten_width, w1, config),
                                     ConvGroup(w1, w2, config), ConvGroup(w2, w3, config))
@@ -124,7 +146,10 @@ class Airbench(nn.Module):
     @torch.no_grad()
     def init_whitening(self, images: torch.Tensor) -> None:
         """Set the whitening filters from float training images, scaled as the model will
-        see them (a few thousand images are plenty)."""
+        see them (a few thousand images are plenty). A model whose config has
+        ``whiten_frozen=False`` keeps its default (random) initialisation instead."""
+        if not self.config.whiten_frozen:
+            return
         weights = patch_whitening_weights(images.float(), self.config.whiten_kernel,
                                           self.config.whiten_eps)
         self.whiten.weight.copy_(weights.to(self.whiten.weight.device))

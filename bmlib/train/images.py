@@ -50,7 +50,9 @@ class TrainConfig:
     tta_shift: int = 0  # > 0: also average over copies shifted diagonally by +-tta_shift px
     channels_last: bool = False  # NHWC memory format for model and batches
     fused_optimizer: bool = False  # PyTorch's fused Adam/SGD kernel (same update rule, one pass)
-    eval_batch_size: int = 1000  # images per evaluation forward pass
+    eval_batch_size: int = 250  # images per evaluation forward pass: small enough that the
+    #                             buffers of one batch stay under glibc's mmap threshold
+    #                             (bench/cifar10_bench.py --eval-batches measures the faults)
     seed: int = 0  # seeds shuffling, augmentation and dropout
 
     def __post_init__(self) -> None:
@@ -161,8 +163,18 @@ def prepare_batch(images_u8: torch.Tensor, config: TrainConfig,
 
 def augment_batch(x: torch.Tensor, padding: int, generator: torch.Generator,
                   size: int | None = None) -> torch.Tensor:
-    """Random ``size`` x ``size`` crop (default: the image's own size) after reflect padding,
-    then random horizontal flip, all on x's device."""
+    """Random ``size`` x ``size`` crop (default: the image's own size) after reflect padding
+    (:func:`random_crop`), then random horizontal flip, all on x's device."""
+    out = random_crop(x, padding, generator, size)
+    flip = torch.rand(x.shape[0], device=x.device, generator=generator) < 0.5
+    return torch.where(flip[:, None, None, None], out.flip(3), out)
+
+
+def random_crop(x: torch.Tensor, padding: int, generator: torch.Generator,
+                size: int | None = None) -> torch.Tensor:
+    """A random ``size`` x ``size`` crop of each image (default: the image's own size, which
+    with ``padding`` > 0 translates each image by up to ``padding`` pixels) after reflect
+    padding, gathered in one indexing operation on x's device."""
     n, c, h, w = x.shape
     size_h = size_w = size
     if size is None:
@@ -179,9 +191,7 @@ def augment_batch(x: torch.Tensor, padding: int, generator: torch.Generator,
     cols = (shift_w[:, None] + torch.arange(size_w, device=x.device))[:, None, None, :]
     batch_index = torch.arange(n, device=x.device)[:, None, None, None]
     channel_index = torch.arange(c, device=x.device)[None, :, None, None]
-    out = padded[batch_index, channel_index, rows, cols]
-    flip = torch.rand(n, device=x.device, generator=generator) < 0.5
-    return torch.where(flip[:, None, None, None], out.flip(3), out)
+    return padded[batch_index, channel_index, rows, cols]
 
 
 def predict_logits(model: nn.Module, images_u8: torch.Tensor, config: TrainConfig,

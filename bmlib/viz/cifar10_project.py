@@ -109,3 +109,34 @@ def recipes_compared(seed_runs: Sequence[RecipeRun], improved_runs: Sequence[Rec
     ax_class.legend(fontsize=7)
     fig.suptitle("The essay's CNN against the improved recipe")
     return fig
+
+
+def accuracy_against_time(curves: pd.DataFrame, finals: pd.DataFrame,
+                          records: pd.DataFrame, machine: str) -> Figure:
+    """Validation accuracy after each epoch against training seconds (log scale), a line
+    per run and a colour per recipe; each final model's single test accuracy as a star; the
+    published records (``records``: test accuracy and seconds on their own hardware) as
+    labelled crosses. ``curves`` and ``finals``: :mod:`bmlib.studies.cifar10_redesign`."""
+    fig, ax = new_figure(1, 1, width=8.0, height=4.8)
+    for index, (name, part) in enumerate(curves.groupby("recipe", sort=False)):
+        colour = f"C{index}"
+        for k, (_, run) in enumerate(part.groupby("seed")):
+            ax.plot(run.seconds, run.val_accuracy, color=colour, marker="o", markersize=2,
+                    alpha=0.8, label=f"{name}: validation, a line per seed" if k == 0 else None)
+        final = finals[finals.recipe == name]
+        ax.scatter(final.seconds, final.test_accuracy, color=colour, marker="*", s=60,
+                   zorder=3, edgecolor="black", linewidth=0.4,
+                   label=f"{name}: test, once per final model")
+    ax.scatter(records.train_seconds, records.test_accuracy, color="black", marker="x", s=30,
+               zorder=3, label="published records (test, their own hardware)")
+    for _, row in records.iterrows():
+        ax.annotate(f"{row['record']}\n{row['hardware']}", (row.train_seconds, row.test_accuracy),
+                    textcoords="offset points", xytext=(4, -14), fontsize=6)
+    ax.axhline(0.94, color="grey", linestyle=":", linewidth=0.8, label="94 %")
+    ax.axvline(600, color="grey", linestyle="--", linewidth=0.8, label="10 minutes")
+    ax.set_xscale("log")
+    ax.set(title=f"CIFAR-10 accuracy against training time ({machine})",
+           xlabel="training wall time (s, log scale)", ylabel="accuracy (fraction)",
+           ylim=(max(0.3, float(curves.val_accuracy.min()) - 0.02), 0.97))
+    ax.legend(fontsize=6, loc="lower right")
+    return fig
