@@ -129,14 +129,16 @@ def accuracy_against_time(curves: pd.DataFrame, finals: pd.DataFrame,
                    label=f"{name}: test, once per final model")
     ax.scatter(records.train_seconds, records.test_accuracy, color="black", marker="x", s=30,
                zorder=3, label="published records (test, their own hardware)")
-    for _, row in records.iterrows():
+    for k, (_, row) in enumerate(records.sort_values("train_seconds").iterrows()):
+        # alternate below / above the cross, so that records close in time do not overlap
         ax.annotate(f"{row['record']}\n{row['hardware']}", (row.train_seconds, row.test_accuracy),
-                    textcoords="offset points", xytext=(4, -14), fontsize=6)
+                    textcoords="offset points", xytext=(4, -18 if k % 2 == 0 else 4),
+                    fontsize=6)
     ax.axhline(0.94, color="grey", linestyle=":", linewidth=0.8, label="94 %")
     ax.axvline(600, color="grey", linestyle="--", linewidth=0.8, label="10 minutes")
     ax.set_xscale("log")
     ax.set(title=f"CIFAR-10 accuracy against training time ({machine})",
            xlabel="training wall time (s, log scale)", ylabel="accuracy (fraction)",
-           ylim=(max(0.3, float(curves.val_accuracy.min()) - 0.02), 0.97))
+           ylim=(max(0.0, float(curves.val_accuracy.min()) - 0.03), 0.97))
     ax.legend(fontsize=6, loc="lower right")
     return fig
