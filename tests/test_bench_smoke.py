@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
     ("bench.gpu_check", "airbench-style recipe"),
     ("bench.cifar10_airbench", "six-view TTA"),
     ("bench.jpeg_cost", "cost of JPEG-"),
+    ("bench.seed_step", "ratio to the book's step"),
 ])
 def test_tiny_mode_runs(module, expected):
     completed = subprocess.run([sys.executable, "-m", module, "--tiny"], cwd=ROOT,
