@@ -24,7 +24,8 @@ from dataclasses import replace
 
 import torch
 
-from bmlib.core.device import cpu_flags, select_device
+from bench._machine import vector_flags
+from bmlib.core.device import select_device
 from bmlib.data.splits import holdout_last
 from bmlib.train.airbench_recipe import (ABLATIONS, DESIGN_VALIDATION, airbench_recipe,
                                          train_airbench, without)
@@ -68,8 +69,7 @@ def main() -> None:
     parser.add_argument("--tiny", action="store_true", help="smoke run on random pixels")
     args = parser.parse_args()
     choice = select_device(args.device, precision=args.precision)
-    flags = " ".join(sorted(f for f in cpu_flags() if f.startswith(("avx", "amx", "fma"))))
-    print(f"device: {choice.name}; flags {flags or 'none'}; precision {choice.precision} "
+    print(f"device: {choice.name}; flags {vector_flags()}; precision {choice.precision} "
           f"({choice.precision_reason})")
     try:
         scales = [float(s) for s in args.width_scale.split(",")]

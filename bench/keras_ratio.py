@@ -155,11 +155,10 @@ def main() -> None:
         print("tensorflow-cpu is not installed for this interpreter: pip install -e "
               "'.[keras]' (or pass --keras-python PATH of a venv that has it); nothing run")
         return
-    from bmlib.core.device import cpu_flags, cpu_name
+    from bench._machine import vector_flags
+    from bmlib.core.device import cpu_name
 
-    flags = " ".join(sorted(f for f in cpu_flags()
-                            if f.startswith(("avx", "amx", "fma")))) or "none"
-    print(f"CPU: {cpu_name()}, {os.cpu_count()} cores; flags {flags}")
+    print(f"CPU: {cpu_name()}, {os.cpu_count()} cores; flags {vector_flags()}")
     with tempfile.TemporaryDirectory() as folder:
         data = Path(folder) / "cifar10.npz"
         print(f"data: {write_data(data)}")

@@ -21,7 +21,8 @@ import time
 
 import torch
 
-from bmlib.core.device import cpu_flags, hardware_name, select_device
+from bench._machine import vector_flags
+from bmlib.core.device import hardware_name, select_device
 from bmlib.core.peak import matmul_peak_flops
 from bmlib.models.gpt import GPT, GPTConfig, flops_per_token, generate
 from bmlib.train.lm import LMTrainConfig, lm_loss, train_lm
@@ -70,8 +71,7 @@ def main() -> None:
         args.steps, args.batch, args.width, args.layers, args.vocab, args.context = \
             4, 4, 32, 1, 300, 32
     choice = select_device("cpu")
-    flags = " ".join(sorted(f for f in cpu_flags() if f.startswith(("avx", "amx", "fma"))))
-    print(f"machine: {hardware_name(choice.device)}; flags: {flags or 'none'}; "
+    print(f"machine: {hardware_name(choice.device)}; flags: {vector_flags()}; "
           f"load average {os.getloadavg()[0]:.2f}")
     peak = matmul_peak_flops()
     print(f"measured float32 matmul peak: {peak / 1e9:.1f} GFLOP/s")

@@ -32,7 +32,8 @@ from typing import Callable, Iterator
 import torch
 import torch.nn.functional as F
 
-from bmlib.core.device import cpu_flags, cpu_name, select_device
+from bench._machine import vector_flags
+from bmlib.core.device import cpu_name, select_device
 from bmlib.train.config import make_optimizer
 from bmlib.train.images import TrainConfig, prepare_batch
 from bmlib.train.recipes import seed_recipe
@@ -119,10 +120,8 @@ def main() -> None:
     if min(args.steps, args.rounds) < 1 or args.warmup < 0:
         raise SystemExit("--steps and --rounds must be >= 1, --warmup >= 0")
     choice = select_device("cpu", precision="auto")
-    flags = " ".join(sorted(f for f in cpu_flags()
-                            if f.startswith(("avx", "amx", "fma")))) or "none"
     print(f"CPU: {cpu_name()}, {os.cpu_count()} cores, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads; flags {flags}")
+          f"{torch.get_num_threads()} threads; flags {vector_flags()}")
     print(f"device layer: {choice.precision} ({choice.precision_reason})")
     generator = torch.Generator().manual_seed(args.seed)
     images = torch.randint(0, 256, (BATCH, 3, 32, 32), dtype=torch.uint8, generator=generator)
